@@ -1,0 +1,33 @@
+from setuptools import find_packages, setup
+
+# dagster-duckdb 0.29.27 pins dagster==1.13.27 exactly, so the dagster family moves together.
+DAGSTER = "1.13.27"
+DAGSTER_LIBS = "0.29.27"
+
+setup(
+    name="stripe-assets",
+    version="0.1.0",
+    description="Stripe payments data loaded into DuckDB as Dagster software-defined assets.",
+    packages=find_packages(exclude=["stripe_assets_tests"]),
+    python_requires=">=3.11",
+    install_requires=[
+        f"dagster=={DAGSTER}",
+        f"dagster-webserver=={DAGSTER}",
+        f"dagster-duckdb=={DAGSTER_LIBS}",
+        "pandas>=2.2,<3",
+        "requests>=2.32,<3",
+    ],
+    extras_require={
+        "dev": [
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            "hypothesis>=6.100",
+            "stripe>=12",
+            "ruff>=0.8",
+            "mypy>=1.13",
+            "types-requests",
+            "pandas-stubs",
+        ],
+    },
+    entry_points={"console_scripts": ["stripe-assets=stripe_assets.cli:main"]},
+)
