@@ -1,0 +1,30 @@
+"""The Stripe API client: one shared Dagster resource, its errors, retries and rate limit."""
+
+from stripe_assets.stripe_client.errors import (
+    StripeAPIError,
+    StripeAuthenticationError,
+    StripeClientError,
+    StripeConfigError,
+    StripeInvalidRequestError,
+    StripePermissionError,
+    StripeResponseError,
+    StripeRetriesExhaustedError,
+    mask_key,
+)
+from stripe_assets.stripe_client.resource import Page, StripeClient
+from stripe_assets.stripe_client.stats import RequestStats
+
+__all__ = [
+    "Page",
+    "RequestStats",
+    "StripeAPIError",
+    "StripeAuthenticationError",
+    "StripeClient",
+    "StripeClientError",
+    "StripeConfigError",
+    "StripeInvalidRequestError",
+    "StripePermissionError",
+    "StripeResponseError",
+    "StripeRetriesExhaustedError",
+    "mask_key",
+]

@@ -1,0 +1,352 @@
+"""The one Stripe API client every asset shares: a Dagster `ConfigurableResource` over requests.
+
+It knows Stripe's protocol (auth headers, cursor pagination, `created` windows, error bodies,
+`Stripe-Should-Retry`) and nothing about Dagster assets or DuckDB.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import requests
+from pydantic import Field, PrivateAttr
+from requests.adapters import HTTPAdapter
+
+from stripe_assets.endpoints import ENDPOINTS, Endpoint
+from stripe_assets.settings import STRIPE_API_BASE_DEFAULT, STRIPE_VERSION_DEFAULT
+from stripe_assets.stripe_client.errors import (
+    StripeAPIError,
+    StripeAuthenticationError,
+    StripeConfigError,
+    StripeInvalidRequestError,
+    StripePermissionError,
+    StripeResponseError,
+    StripeRetriesExhaustedError,
+    mask_key,
+)
+from stripe_assets.stripe_client.rate_limiter import RateLimiter
+from stripe_assets.stripe_client.retry import (
+    RetryPolicy,
+    parse_retry_after,
+    should_retry_status,
+)
+from stripe_assets.stripe_client.stats import RequestStats
+
+# Stripe's documented account-wide limits; live keys get four times the test budget.
+LIVE_REQUESTS_PER_SECOND = 100.0
+TEST_REQUESTS_PER_SECOND = 25.0
+USER_AGENT = "stripe-assets/0.1 (+https://github.com/stripe-assets)"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One list response: the parsed objects plus the raw body, so it can be stored unparsed."""
+
+    objects: list[dict[str, Any]]
+    body: bytes
+    has_more: bool
+    request_id: str | None
+
+
+class StripeClient(dg.ConfigurableResource):
+    """Reads a Stripe account through the REST API, politely and with retries.
+
+    Set `api_key` with `dg.EnvVar("STRIPE_API_KEY")` so the key never appears in run config.
+    """
+
+    api_key: str = Field(
+        description="Secret (sk_) or restricted (rk_) key. Use dg.EnvVar('STRIPE_API_KEY')."
+    )
+    api_base: str = Field(
+        default=STRIPE_API_BASE_DEFAULT,
+        description="Base URL of the API; STRIPE_API_BASE points it at the local sandbox.",
+    )
+    stripe_version: str = Field(
+        default=STRIPE_VERSION_DEFAULT,
+        description="Stripe-Version header: pins the shape of every object loaded.",
+    )
+    stripe_account: str | None = Field(
+        default=None, description="Stripe-Account header (acct_...), to read a Connect account."
+    )
+    requests_per_second: float | None = Field(
+        default=None,
+        description="Client-side rate limit. Default: 100/s for live keys, 25/s for test keys.",
+    )
+    max_workers: int | None = Field(
+        default=None,
+        description="Requests in flight within one asset. Default: enough to fill the rate "
+        "limit at 250 ms per round trip (25 for live keys, 7 for test keys).",
+    )
+    max_attempts: int = Field(default=8, description="Attempts per request, first included.")
+    max_retry_seconds: float = Field(
+        default=120.0, description="Upper bound on the backoff sleeps of one request."
+    )
+    connect_timeout_seconds: float = Field(default=10.0)
+    read_timeout_seconds: float = Field(default=60.0)
+
+    _session: requests.Session | None = PrivateAttr(default=None)
+    _limiter: RateLimiter | None = PrivateAttr(default=None)
+    _stats: RequestStats = PrivateAttr(default_factory=RequestStats)
+
+    # ---- set-up -------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> RequestStats:
+        return self._stats
+
+    @property
+    def livemode(self) -> bool:
+        return self.api_key.startswith(("sk_live_", "rk_live_"))
+
+    def check_key(self) -> None:
+        """Fail before any request on a key that can never work."""
+        key = self.api_key.strip()
+        if not key:
+            raise StripeConfigError(
+                "STRIPE_API_KEY is empty. Set it to a secret key (sk_test_... or sk_live_...) "
+                "or a restricted key (rk_...) from https://dashboard.stripe.com/apikeys, or unset "
+                "STRIPE_API_BASE and run `stripe-assets load` with no key to use the local sandbox."
+            )
+        if key.startswith("pk_"):
+            raise StripeConfigError(
+                f"STRIPE_API_KEY is a publishable key ({mask_key(key)}). Publishable keys cannot "
+                "read payments data; use a secret key (sk_...) or a restricted key (rk_...) with "
+                "read permissions, from https://dashboard.stripe.com/apikeys."
+            )
+
+    def _http(self) -> requests.Session:
+        if self._session is None:
+            self.check_key()
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.effective_max_workers() * 2)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers.update(
+                {
+                    "Authorization": f"Bearer {self.api_key.strip()}",
+                    "Stripe-Version": self.stripe_version,
+                    "User-Agent": USER_AGENT,
+                }
+            )
+            if self.stripe_account:
+                session.headers["Stripe-Account"] = self.stripe_account
+            self._session = session
+        return self._session
+
+    def effective_max_workers(self) -> int:
+        if self.max_workers:
+            return self.max_workers
+        # Little's law: in-flight requests = rate x round-trip time.
+        return max(4, min(32, math.ceil(self.rate_limiter().max_rate * 0.25)))
+
+    def rate_limiter(self) -> RateLimiter:
+        if self._limiter is None:
+            rate = self.requests_per_second or (
+                LIVE_REQUESTS_PER_SECOND if self.livemode else TEST_REQUESTS_PER_SECOND
+            )
+            self._limiter = RateLimiter(rate)
+        return self._limiter
+
+    # ---- the API ------------------------------------------------------------------------
+
+    def list_pages(
+        self,
+        endpoint: Endpoint | str,
+        *,
+        created_gte: int | None = None,
+        created_lt: int | None = None,
+        params: Mapping[str, Any] | None = None,
+        path: str | None = None,
+        limit: int = 100,
+    ) -> Iterator[Page]:
+        """Yield every page of a list, newest first, following `starting_after` cursors.
+
+        `created_gte`/`created_lt` (Unix seconds) window the list where Stripe supports it.
+        `path` overrides the URL, e.g. `/v1/customers/cus_1/payment_methods`.
+        """
+        ep = ENDPOINTS[endpoint] if isinstance(endpoint, str) else endpoint
+        query: dict[str, Any] = {"limit": limit, **(params or {})}
+        if created_gte is not None or created_lt is not None:
+            if not ep.created_filter:
+                raise ValueError(f"Stripe has no created filter on {ep.name}")
+            if created_gte is not None:
+                query["created[gte]"] = created_gte
+            if created_lt is not None:
+                query["created[lt]"] = created_lt
+        url_path = path or ep.path
+        while True:
+            body, payload, request_id = self._get(url_path, query, ep)
+            page = _as_page(url_path, body, payload, request_id)
+            self._stats.add(pages=1, objects=len(page.objects))
+            yield page
+            if not page.has_more:
+                return
+            if not page.objects:
+                raise StripeResponseError(
+                    f"GET {url_path} said has_more=true on an empty page; refusing to loop. "
+                    "Is STRIPE_API_BASE a Stripe-compatible server?"
+                )
+            query["starting_after"] = page.objects[-1]["id"]
+
+    def retrieve(self, endpoint: Endpoint | str, object_id: str) -> dict[str, Any]:
+        """GET /v1/{endpoint}/{id}: e.g. a payment method known only from a payment intent."""
+        ep = ENDPOINTS[endpoint] if isinstance(endpoint, str) else endpoint
+        url_path = f"{ep.path}/{object_id}"
+        _, payload, _ = self._get(url_path, {}, ep)
+        if not isinstance(payload, dict) or not payload.get("id"):
+            raise StripeResponseError(
+                f"GET {url_path} answered without an object id. Is STRIPE_API_BASE "
+                f"({self.api_base}) a Stripe-compatible server?"
+            )
+        self._stats.add(pages=1, objects=1)
+        return payload
+
+    def api_version(self) -> str:
+        return self.stripe_version
+
+    # ---- one request, with retries ------------------------------------------------------
+
+    def _get(
+        self, path: str, query: Mapping[str, Any], ep: Endpoint
+    ) -> tuple[bytes, Any, str | None]:
+        session = self._http()
+        limiter = self.rate_limiter()
+        policy = RetryPolicy(max_attempts=self.max_attempts,
+                             max_total_seconds=self.max_retry_seconds)
+        url = self.api_base.rstrip("/") + path
+        log = dg.get_dagster_logger()
+        slept = 0.0
+        started = time.monotonic()
+        last_problem = ""
+        for attempt in range(1, policy.max_attempts + 1):
+            self._stats.add(seconds_waited=limiter.acquire(), requests=1)
+            retry_after: float | None = None
+            try:
+                response = session.get(
+                    url, params=query,
+                    timeout=(self.connect_timeout_seconds, self.read_timeout_seconds),
+                )
+                body = response.content
+            except requests.exceptions.InvalidURL:
+                raise
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
+                last_problem = f"{type(exc).__name__} ({_scrub(str(exc), self.api_key)[:200]})"
+                if attempt == 1 and isinstance(exc, requests.ConnectionError) and \
+                        "Failed to resolve" in str(exc):
+                    last_problem += " — is STRIPE_API_BASE right?"
+            else:
+                request_id = response.headers.get("Request-Id")
+                log.debug(f"GET {path} -> {response.status_code} Request-Id={request_id}")
+                status = response.status_code
+                if status == 200:
+                    try:
+                        return body, json.loads(body), request_id
+                    except ValueError:
+                        if response.headers.get("Stripe-Should-Retry", "").lower() == "false":
+                            raise StripeResponseError(
+                                f"GET {path} answered 200 with a body that is not JSON "
+                                f"(Request-Id {request_id}). Is STRIPE_API_BASE ({self.api_base})"
+                                " a Stripe-compatible server?"
+                            ) from None
+                        last_problem = f"200 with a body that is not valid JSON ({len(body)} bytes)"
+                elif should_retry_status(status, response.headers):
+                    if status == 429:
+                        self._stats.add(rate_limited=1)
+                        limiter.slow_down()
+                    retry_after = parse_retry_after(response.headers)
+                    last_problem = f"HTTP {status} {_error_summary(body, self.api_key)}"
+                else:
+                    raise self._error_for(status, body, path, ep, request_id)
+            if attempt == policy.max_attempts:
+                break
+            delay = policy.delay(attempt, retry_after)
+            if slept + delay > policy.max_total_seconds:
+                break
+            self._stats.add(retries=1, seconds_waited=delay)
+            log.debug(f"GET {path}: {last_problem}; retry {attempt} in {delay:.2f}s")
+            time.sleep(delay)
+            slept += delay
+        raise StripeRetriesExhaustedError(
+            f"GET {path} kept failing: {attempt} attempts over "
+            f"{time.monotonic() - started:.0f}s, last: {last_problem}. Stripe or the network is "
+            "having trouble (see https://status.stripe.com); re-run later, or raise "
+            "max_attempts / max_retry_seconds on the stripe resource. Nothing was written."
+        )
+
+    def _error_for(
+        self, status: int, body: bytes, path: str, ep: Endpoint, request_id: str | None
+    ) -> StripeAPIError:
+        error = _error_body(body)
+        message = _scrub(str(error.get("message") or body[:200].decode(errors="replace")),
+                         self.api_key)
+        error = {**error, "message": message}
+        where = f"(GET {path}, Request-Id {request_id})"
+        kwargs: dict[str, Any] = {"status": status, "error": error, "request_id": request_id}
+        if status == 401:
+            return StripeAuthenticationError(
+                f"Stripe rejected the API key {mask_key(self.api_key)}: {message} {where}. "
+                "The key is mistyped, rolled or revoked: set STRIPE_API_KEY to a current secret "
+                "or restricted key from https://dashboard.stripe.com/apikeys.", **kwargs)
+        if status == 403:
+            return StripePermissionError(
+                f"The restricted key {mask_key(self.api_key)} may not read {ep.name}: {message} "
+                f"{where}. Grant it the '{ep.permission}' read permission in the Dashboard "
+                "(Developers → API keys → edit key), or leave this asset out of the run; the "
+                "other assets are not affected.", **kwargs)
+        detail = ", ".join(
+            f"{k}={error[k]}" for k in ("type", "code", "param") if error.get(k)
+        )
+        if status in (400, 404):
+            return StripeInvalidRequestError(
+                f"Stripe refused GET {path} with {status} ({detail}): {message} "
+                f"(Request-Id {request_id}). If STRIPE_API_BASE is real Stripe this is a bug in "
+                "stripe-assets or an unsupported Stripe-Version "
+                f"({self.stripe_version}): please report it with the Request-Id.", **kwargs)
+        return StripeAPIError(
+            f"Stripe answered GET {path} with {status} ({detail}): {message} {where}.", **kwargs)
+
+
+def _as_page(path: str, body: bytes, payload: Any, request_id: str | None) -> Page:
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, list):
+        raise StripeResponseError(
+            f"GET {path} answered 200 without a `data` list (Request-Id {request_id}); this is "
+            "not a Stripe list response. Check STRIPE_API_BASE."
+        )
+    missing = sum(1 for o in data if not isinstance(o, dict) or not o.get("id"))
+    if missing:
+        raise StripeResponseError(
+            f"GET {path} returned {missing} object(s) without an `id` (Request-Id {request_id}); "
+            "they cannot be stored or de-duplicated. Check STRIPE_API_BASE."
+        )
+    return Page(objects=data, body=body, has_more=bool(payload.get("has_more")),
+                request_id=request_id)
+
+
+def _error_body(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return {}
+    error = payload.get("error") if isinstance(payload, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _error_summary(body: bytes, key: str) -> str:
+    error = _error_body(body)
+    if error:
+        return _scrub(f"{error.get('type')}: {error.get('message')}", key)
+    return "(no Stripe error body)"
+
+
+def _scrub(text: str, key: str) -> str:
+    """Servers may echo what they were sent; a key must not survive into our messages."""
+    key = key.strip()
+    return text.replace(key, mask_key(key)) if key else text
