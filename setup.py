@@ -16,6 +16,7 @@ setup(
         f"dagster-duckdb=={DAGSTER_LIBS}",
         "pandas>=2.2,<3",
         "requests>=2.32,<3",
+        "python-dotenv>=1.0",  # reads .env for the CLI, as dagster dev does
     ],
     extras_require={
         "dev": [

@@ -15,6 +15,31 @@ class SettingsError(ValueError):
     """A setting has a value the project cannot use; the message says how to fix it."""
 
 
+def stripe_version() -> str:
+    return os.environ.get("STRIPE_VERSION") or STRIPE_VERSION_DEFAULT
+
+
+def stripe_account() -> str | None:
+    """STRIPE_ACCOUNT (acct_...): read a Connect account through the platform's key."""
+    return os.environ.get("STRIPE_ACCOUNT") or None
+
+
+def requests_per_second() -> float | None:
+    """STRIPE_REQUESTS_PER_SECOND overrides the client's rate limit (25/s test, 100/s live)."""
+    raw = os.environ.get("STRIPE_REQUESTS_PER_SECOND")
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise SettingsError(
+            f"STRIPE_REQUESTS_PER_SECOND={raw!r} must be a positive number, e.g. 25."
+        )
+    return value
+
+
 def db_path() -> Path:
     return Path(os.environ.get("STRIPE_ASSETS_DB") or DB_PATH_DEFAULT)
 

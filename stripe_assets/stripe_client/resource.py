@@ -87,6 +87,9 @@ class StripeClient(dg.ConfigurableResource):
     max_retry_seconds: float = Field(
         default=120.0, description="Upper bound on the backoff sleeps of one request."
     )
+    retry_base_delay_seconds: float = Field(
+        default=0.5, description="First backoff delay; doubles per retry, with full jitter."
+    )
     connect_timeout_seconds: float = Field(default=10.0)
     read_timeout_seconds: float = Field(default=60.0)
 
@@ -218,7 +221,8 @@ class StripeClient(dg.ConfigurableResource):
         session = self._http()
         limiter = self.rate_limiter()
         policy = RetryPolicy(max_attempts=self.max_attempts,
-                             max_total_seconds=self.max_retry_seconds)
+                             max_total_seconds=self.max_retry_seconds,
+                             base_delay=self.retry_base_delay_seconds)
         url = self.api_base.rstrip("/") + path
         log = dg.get_dagster_logger()
         slept = 0.0

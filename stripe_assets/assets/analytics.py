@@ -1,0 +1,98 @@
+"""Numbers a finance team watches, computed by DuckDB from the raw Stripe tables.
+
+Each asset returns the SQL; the IO manager runs it inside DuckDB and swaps the table in one
+transaction, so no data round-trips through Python.
+"""
+
+import dagster as dg
+
+from stripe_assets.assets.currencies import major_units_sql
+from stripe_assets.io_manager.spool import SqlTable
+
+ANALYTICS_GROUP = "analytics"
+
+REFUND_RATES_SQL = f"""
+WITH succeeded AS (
+    SELECT id, lower(currency) AS currency, amount_captured,
+           CAST(timezone('UTC', created) AS DATE) AS charge_day
+    FROM stripe.charges
+    WHERE status = 'succeeded'
+),
+refunded AS (
+    SELECT charge, sum(amount) AS amount_refunded
+    FROM stripe.refunds
+    WHERE status = 'succeeded'
+    GROUP BY charge
+),
+per_day AS (
+    SELECT s.charge_day, s.currency,
+           count(*) AS charges_succeeded,
+           count(r.charge) AS charges_refunded,
+           CAST(sum(s.amount_captured) AS BIGINT) AS amount_charged,
+           CAST(coalesce(sum(r.amount_refunded), 0) AS BIGINT) AS amount_refunded
+    FROM succeeded s LEFT JOIN refunded r ON r.charge = s.id
+    GROUP BY ALL
+)
+SELECT charge_day, currency, charges_succeeded, charges_refunded,
+       amount_charged, amount_refunded,
+       charges_refunded / charges_succeeded AS refund_rate_count,
+       amount_refunded / nullif(amount_charged, 0) AS refund_rate_amount,
+       {major_units_sql("amount_charged", "currency")} AS amount_charged_major,
+       {major_units_sql("amount_refunded", "currency")} AS amount_refunded_major
+FROM per_day
+ORDER BY charge_day, currency
+"""
+
+PAYOUT_SUMMARY_SQL = f"""
+WITH monthly AS (
+    SELECT CAST(date_trunc('month', timezone('UTC', arrival_date)) AS DATE) AS arrival_month,
+           lower(currency) AS currency, status, method,
+           count(*) AS payouts,
+           CAST(sum(amount) AS BIGINT) AS amount,
+           min(arrival_date) AS first_arrival,
+           max(arrival_date) AS last_arrival
+    FROM stripe.payouts
+    GROUP BY ALL
+)
+SELECT arrival_month, currency, status, method, payouts, amount,
+       {major_units_sql("amount", "currency")} AS amount_major,
+       CAST({major_units_sql("amount", "currency")} / payouts AS DECIMAL(38, 3))
+           AS avg_amount_major,
+       first_arrival, last_arrival
+FROM monthly
+ORDER BY arrival_month, currency, status, method
+"""
+
+
+@dg.asset(
+    key=["analytics", "refund_rates"],
+    group_name=ANALYTICS_GROUP,
+    description=(
+        "Refund rates per charge day (UTC day of the charge's `created`) and currency: how many "
+        "succeeded charges got any succeeded refund, and what share of the captured amount was "
+        "refunded (refunds counted against their charge's day, from `stripe.refunds`). Amounts "
+        "in minor units and, as `*_major`, in the currency's major unit (JPY 0 decimals, KWD 3)."
+    ),
+    kinds={"duckdb", "sql"},
+    owners=["team:finance-analytics"],
+    deps=[dg.AssetKey(["stripe", "charges"]), dg.AssetKey(["stripe", "refunds"])],
+    code_version="1",
+)
+def refund_rates() -> SqlTable:
+    return SqlTable(REFUND_RATES_SQL)
+
+
+@dg.asset(
+    key=["analytics", "payout_summary"],
+    group_name=ANALYTICS_GROUP,
+    description=(
+        "Payouts per arrival month (UTC month of `arrival_date`), currency, status and method: "
+        "count, total and average in minor and major units, first and last arrival."
+    ),
+    kinds={"duckdb", "sql"},
+    owners=["team:finance-analytics"],
+    deps=[dg.AssetKey(["stripe", "payouts"])],
+    code_version="1",
+)
+def payout_summary() -> SqlTable:
+    return SqlTable(PAYOUT_SUMMARY_SQL)

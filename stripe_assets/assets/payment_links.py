@@ -1,0 +1,27 @@
+"""Payment links: no `created` filter nor field in Stripe, so a full refresh each run."""
+
+import dagster as dg
+
+from stripe_assets.assets.descriptions import describe
+from stripe_assets.assets.spooling import fetch_to_spool
+from stripe_assets.assets.stripe_lists import STRIPE_API_POOL, STRIPE_GROUP
+from stripe_assets.io_manager.spool import ObjectSpool, StripeObjects
+from stripe_assets.stripe_client import StripeClient
+
+
+@dg.asset(
+    key=["stripe", "payment_links"],
+    group_name=STRIPE_GROUP,
+    description=describe("payment_links", partitioned=False),
+    kinds={"stripe", "duckdb"},
+    owners=["team:data-engineering"],
+    tags={"stripe_endpoint": "payment_links", "load": "full_refresh"},
+    pool=STRIPE_API_POOL,
+    code_version="1",
+)
+def payment_links(context: dg.AssetExecutionContext, stripe: StripeClient) -> StripeObjects:
+    def fill(spool: ObjectSpool) -> None:
+        for page in stripe.list_pages("payment_links"):
+            spool.add_page_body(page.body, len(page.objects))
+
+    return fetch_to_spool(context, stripe, "payment_links", fill)

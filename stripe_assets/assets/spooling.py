@@ -1,0 +1,34 @@
+"""Run a fetch into a fresh spool and hand the result to the IO manager, with its API cost."""
+
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+
+from stripe_assets.assets.fetch_metadata import api_cost_metadata
+from stripe_assets.io_manager.spool import ObjectSpool, StripeObjects
+from stripe_assets.stripe_client import StripeClient
+
+
+def fetch_to_spool(
+    context: dg.AssetExecutionContext,
+    stripe: StripeClient,
+    name: str,
+    fill: Callable[[ObjectSpool], dict[str, Any] | None],
+) -> StripeObjects:
+    """`fill` writes the objects into the spool and may return extra metadata."""
+    before = stripe.stats.snapshot()
+    spool = ObjectSpool(prefix=name)
+    try:
+        extra = fill(spool) or {}
+        spool.finish()
+    except BaseException:
+        spool.discard()  # nothing half-fetched may reach the table
+        raise
+    cost = stripe.stats.since(before)
+    context.add_output_metadata({**api_cost_metadata(cost, stripe.stripe_version), **extra})
+    context.log.info(
+        f"{name}: fetched {spool.object_count} objects in {int(cost['pages'])} pages "
+        f"({int(cost['requests'])} requests, {int(cost['retries'])} retries)"
+    )
+    return StripeObjects(spool=spool, api_version=stripe.stripe_version)

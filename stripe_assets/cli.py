@@ -1,0 +1,165 @@
+"""The `stripe-assets` command: `load` everything into DuckDB, or serve the local `sandbox`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import UTC, date, datetime
+
+from stripe_assets import settings
+from stripe_assets.settings import SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _read_dotenv()
+    if argv and argv[0] == "sandbox":
+        from stripe_assets.sandbox.cli import main as sandbox_main
+
+        return sandbox_main(argv[1:]) or 0
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _read_dotenv() -> None:
+    """Read ./.env like `dagster dev` does, so both see the same STRIPE_API_KEY.
+
+    python-dotenv comes with dagster; variables already set in the environment win.
+    """
+    from dotenv import load_dotenv
+
+    load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stripe-assets", description="Stripe payments data in DuckDB, as Dagster assets."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    load = sub.add_parser("load", help="materialize every asset into STRIPE_ASSETS_DB")
+    load.add_argument("--start", help="first day to load, YYYY-MM-DD (default STRIPE_START_DATE)")
+    load.add_argument("--end", help="last day to load, YYYY-MM-DD (default today, UTC)")
+    load.add_argument("--select", help="comma-separated asset names, e.g. charges,refunds")
+    load.set_defaults(func=_load)
+    sub.add_parser("sandbox", help="serve the local Stripe-compatible API (see --help)")
+    dev = sub.add_parser(
+        "dev", help="run `dagster dev` (with the local sandbox API when no STRIPE_API_KEY is set)"
+    )
+    dev.add_argument("dagster_args", nargs=argparse.REMAINDER, help="passed to dagster dev")
+    dev.set_defaults(func=_dev)
+    return parser
+
+
+def _dates(args: argparse.Namespace) -> tuple[date, date]:
+    first = settings.start_date()
+    today = datetime.now(UTC).date()
+    start = settings.parse_day(args.start, "--start") if args.start else first
+    end = settings.parse_day(args.end, "--end") if args.end else today
+    if start > end:
+        raise SettingsError(f"--start {start} is after --end {end}: swap them.")
+    if start < first:
+        raise SettingsError(
+            f"--start {start} is before STRIPE_START_DATE ({first}), the first daily partition: "
+            f"set STRIPE_START_DATE={start} to load from then."
+        )
+    if end > today:
+        raise SettingsError(f"--end {end} is in the future; the last day is today ({today}).")
+    return start, end
+
+
+def _load(args: argparse.Namespace) -> int:
+    start, end = _dates(args)
+    if os.environ.get("STRIPE_API_KEY"):
+        return _load_with_env(args, start, end, source=f"Stripe at {settings.api_base()}")
+    if os.environ.get("STRIPE_API_BASE"):
+        raise SettingsError(
+            f"STRIPE_API_KEY is not set but STRIPE_API_BASE is ({settings.api_base()}). Set "
+            "STRIPE_API_KEY to a secret (sk_) or restricted (rk_) key for that server, or unset "
+            "STRIPE_API_BASE to load from the bundled local sandbox."
+        )
+    from stripe_assets.local_sandbox import SANDBOX_KEY, running_sandbox
+
+    print("No STRIPE_API_KEY set: starting the bundled Stripe-compatible sandbox API "
+          "(generated test data). Set STRIPE_API_KEY to load your own account.", flush=True)
+    with running_sandbox() as url:
+        os.environ["STRIPE_API_BASE"] = url
+        os.environ["STRIPE_API_KEY"] = SANDBOX_KEY
+        # The sandbox has no rate limit of its own; no need to pace it like real Stripe.
+        os.environ.setdefault("STRIPE_REQUESTS_PER_SECOND", "500")
+        try:
+            return _load_with_env(args, start, end, source=f"the local sandbox at {url}")
+        finally:
+            for name in ("STRIPE_API_BASE", "STRIPE_API_KEY"):
+                os.environ.pop(name, None)
+
+
+def _dev(args: argparse.Namespace) -> int:
+    import subprocess
+
+    os.environ.setdefault("DAGSTER_HOME", os.path.abspath(".dagster_home"))
+    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+    command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", *args.dagster_args]
+    if os.environ.get("STRIPE_API_KEY"):
+        return subprocess.call(command)
+    from stripe_assets.local_sandbox import SANDBOX_KEY, running_sandbox
+
+    with running_sandbox() as url:
+        print(f"No STRIPE_API_KEY set: assets will read the local sandbox API at {url}.",
+              flush=True)
+        env = {**os.environ, "STRIPE_API_BASE": url, "STRIPE_API_KEY": SANDBOX_KEY,
+               "STRIPE_REQUESTS_PER_SECOND": os.environ.get("STRIPE_REQUESTS_PER_SECOND", "500")}
+        try:
+            return subprocess.call(command, env=env)
+        except KeyboardInterrupt:
+            return 0
+
+
+def _load_with_env(args: argparse.Namespace, start: date, end: date, source: str) -> int:
+    import dagster as dg
+
+    from stripe_assets.assets import all_assets
+    from stripe_assets.load import AssetOutcome, load_assets
+    from stripe_assets.resources import build_resources
+
+    assets = list(all_assets)
+    if args.select:
+        wanted = {s.strip() for s in args.select.split(",") if s.strip()}
+        unknown = wanted - {a.key.path[-1] for a in assets}
+        if unknown:
+            raise SettingsError(
+                f"--select names unknown assets: {', '.join(sorted(unknown))}. Known: "
+                + ", ".join(a.key.path[-1] for a in assets)
+            )
+        assets = [a for a in assets if a.key.path[-1] in wanted]
+    db = settings.db_path()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Loading {start} .. {end} from {source} into {db}", flush=True)
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else \
+        dg.DagsterInstance.ephemeral()
+    began = time.monotonic()
+
+    def report(o: AssetOutcome) -> None:
+        if o.ok:
+            rows = f"{o.rows:>9,} rows" if o.rows is not None else " " * 14
+            print(f"  ok    {o.name:<28}{rows} {o.requests:>7,} requests {o.retries:>4} retries"
+                  f" {o.seconds:>7.1f}s", flush=True)
+        else:
+            print(f"  FAIL  {o.name:<28}{o.error}", flush=True)
+
+    with instance:
+        outcomes = load_assets(assets, build_resources(), instance, start, end, report)
+    ok = [o for o in outcomes if o.ok]
+    print(
+        f"{len(ok)}/{len(outcomes)} assets loaded in {time.monotonic() - began:.1f}s: "
+        f"{sum(o.rows or 0 for o in ok):,} rows, {sum(o.requests for o in outcomes):,} requests, "
+        f"{sum(o.retries for o in outcomes)} retries.",
+        flush=True,
+    )
+    return 0 if len(ok) == len(outcomes) else 1

@@ -1,0 +1,26 @@
+"""The resources every asset runs with, configured from the environment (see settings.py)."""
+
+import dagster as dg
+
+from stripe_assets import settings
+from stripe_assets.io_manager import StripeDuckDBIOManager
+from stripe_assets.stripe_client import StripeClient
+
+
+def stripe_client() -> StripeClient:
+    return StripeClient(
+        # Through EnvVar, the key is read when a run starts and never stored in run config.
+        api_key=dg.EnvVar("STRIPE_API_KEY"),
+        api_base=settings.api_base(),
+        stripe_version=settings.stripe_version(),
+        stripe_account=settings.stripe_account(),
+        requests_per_second=settings.requests_per_second(),
+    )
+
+
+def duckdb_io_manager() -> StripeDuckDBIOManager:
+    return StripeDuckDBIOManager(database=str(settings.db_path()))
+
+
+def build_resources() -> dict[str, object]:
+    return {"stripe": stripe_client(), "io_manager": duckdb_io_manager()}
