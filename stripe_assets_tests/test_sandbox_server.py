@@ -1,0 +1,179 @@
+"""The HTTP server itself: loopback only, Stripe's headers, keep-alive, CLI, helpers, speed."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from stripe_assets.sandbox import (
+    SandboxConfig,
+    SandboxServer,
+    running_sandbox,
+    start_in_background,
+)
+from stripe_assets.sandbox.cli import main
+
+AUTH = ("sk_test_server", "")
+SMALL = SandboxConfig(customers=10, charges=40, end=SandboxConfig().end_date())
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "example.com"])
+def test_refuses_to_listen_anywhere_but_loopback(host: str) -> None:
+    with pytest.raises(ValueError, match=r"127\.0\.0\.1 only"):
+        SandboxServer(SMALL, host=host)
+
+
+def test_listens_on_127_0_0_1_and_nowhere_else(sandbox: SandboxServer) -> None:
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", sandbox.url)
+    assert requests.get(f"{sandbox.url}/v1/charges", auth=AUTH).ok
+    # 127.0.0.2 is loopback too, but not the address the server is bound to.
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.2", sandbox.port), 1):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("path", "auth", "status"),
+    [
+        ("/v1/charges", AUTH, 200),
+        ("/v1/charges?limit=0", AUTH, 400),
+        ("/v1/charges", None, 401),
+        ("/v1/charges/ch_none", AUTH, 404),
+        ("/v1/nothing", AUTH, 404),
+    ],
+)
+def test_every_response_carries_request_id_json_and_stripe_version(
+    sandbox: SandboxServer, path: str, auth: tuple[str, str] | None, status: int
+) -> None:
+    response = requests.get(f"{sandbox.url}{path}", auth=auth)
+    assert response.status_code == status
+    assert re.fullmatch(r"req_[A-Za-z0-9]{14}", response.headers["Request-Id"])
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Stripe-Version"] == "2024-06-20"  # the account's default
+    assert int(response.headers["Content-Length"]) == len(response.content)
+    response.json()
+
+
+def test_stripe_version_header_is_echoed(sandbox: SandboxServer) -> None:
+    response = requests.get(
+        f"{sandbox.url}/v1/payouts", auth=AUTH, headers={"Stripe-Version": "2023-10-16"}
+    )
+    assert response.headers["Stripe-Version"] == "2023-10-16"
+
+
+def test_error_bodies_have_stripes_shape(sandbox: SandboxServer) -> None:
+    error = requests.get(f"{sandbox.url}/v1/charges?limit=abc", auth=AUTH).json()["error"]
+    assert set(error) == {"code", "doc_url", "message", "param", "request_log_url", "type"}
+    assert error["doc_url"] == "https://stripe.com/docs/error-codes/parameter-invalid-integer"
+    assert error["request_log_url"].startswith("https://dashboard.stripe.com/test/logs/req_")
+
+
+def test_one_connection_serves_many_requests(sandbox: SandboxServer) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
+    headers = {"Authorization": "Bearer sk_test_keepalive"}
+    try:
+        for path in ("/v1/customers", "/v1/charges?limit=100", "/v1/nothing", "/v1/payouts"):
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            assert response.getheader("Connection") == "keep-alive"
+        sock = connection.sock
+        connection.request("GET", "/v1/events", headers=headers)
+        connection.getresponse().read()
+        assert connection.sock is sock  # never reconnected
+    finally:
+        connection.close()
+
+
+def test_admin_health_needs_no_key(sandbox: SandboxServer) -> None:
+    health = requests.get(f"{sandbox.url}/_sandbox/health").json()
+    assert health["ok"] is True and health["counts"]["charges"] == 800
+
+
+def test_background_helpers_start_and_stop_a_server() -> None:
+    server = start_in_background(SMALL, latency=0.0)
+    try:
+        assert requests.get(f"{server.url}/v1/charges", auth=AUTH).ok
+    finally:
+        server.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{server.url}/v1/charges", auth=AUTH, timeout=2)
+    with running_sandbox(SMALL) as other:
+        assert requests.get(f"{other.url}/v1/customers", auth=AUTH).json()["data"]
+
+
+def test_stop_is_prompt_with_idle_keep_alive_connections_open() -> None:
+    server = start_in_background(SMALL)
+    session = requests.Session()
+    session.get(f"{server.url}/v1/charges", auth=AUTH)
+    began = time.monotonic()
+    server.stop()
+    assert time.monotonic() - began < 2
+    session.close()
+
+
+def test_keep_alive_client_gets_hundreds_of_pages_of_100_charges_per_second(
+    sandbox: SandboxServer,
+) -> None:
+    # A floor that holds on a slow, busy CI machine; the measured figure is several times it.
+    ids = sandbox.account.ids("charges")
+    cursors = [None, *ids[99:-1:100]]
+    with requests.Session() as session:
+        session.auth = AUTH
+        pages = 0
+        began = time.perf_counter()
+        while time.perf_counter() - began < 1.0:
+            for cursor in cursors:
+                params = {"limit": 100, "starting_after": cursor} if cursor else {"limit": 100}
+                body = session.get(f"{sandbox.url}/v1/charges", params=params).content
+                assert body.count(b'"object":"charge"') == 100
+                pages += 1
+        rate = pages / (time.perf_counter() - began)
+    assert rate > 150, f"{rate:.0f} pages/s"
+
+
+def test_cli_prints_the_bound_port_first_and_stops_on_sigterm() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stripe_assets.sandbox", "--port", "0", "--customers", "10",
+         "--charges", "50", "--end", "2025-06-30", "--latency-ms", "0"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline().rstrip("\n")
+        match = re.fullmatch(r"Sandbox Stripe API listening on (http://127\.0\.0\.1:(\d+))", first)
+        assert match, first
+        url, port = match.group(1), int(match.group(2))
+        assert port != 0
+        second = process.stdout.readline()
+        assert f"STRIPE_API_BASE={url} STRIPE_API_KEY=sk_test_" in second
+        charges = requests.get(f"{url}/v1/charges", auth=AUTH, params={"limit": 100}).json()
+        assert len(charges["data"]) == 50
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_cli_main_refuses_a_public_host(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--host", "0.0.0.0", "--charges", "10", "--customers", "5"]) == 2
+    assert "127.0.0.1 only" in capsys.readouterr().err
+
+
+def test_cli_rejects_unknown_fault_kinds() -> None:
+    with pytest.raises(SystemExit):
+        main(["--fault-kinds", "500,teapot"])
