@@ -270,3 +270,21 @@ def test_writes_dated_inside_the_history_keep_lists_in_order(sandbox_factory: Fa
     assert refund["id"] in {r["id"] for r in walked}
     window = get(server, "/v1/refunds", created=middle)["data"]
     assert refund["id"] in {r["id"] for r in window}
+
+
+def test_filtered_lists_already_in_use_see_new_objects(server: SandboxServer) -> None:
+    charge = refundable_charge(server)
+    before = get(server, "/v1/events", type="refund.created", limit=1)["data"][0]
+    assert get(server, "/v1/refunds", charge=charge["id"])["data"] == []
+    refund = post(server, "/v1/refunds", {"charge": charge["id"]}).json()
+    newest = get(server, "/v1/events", type="refund.created", limit=2)["data"]
+    assert [e["data"]["object"]["id"] for e in newest] == [
+        refund["id"],
+        before["data"]["object"]["id"],
+    ]
+    assert [r["id"] for r in get(server, "/v1/refunds", charge=charge["id"])["data"]] == [
+        refund["id"]
+    ]
+    assert get(server, "/v1/events", type="charge.*", limit=1)["data"][0]["type"] == (
+        "charge.refund.updated"
+    )

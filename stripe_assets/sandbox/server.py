@@ -342,7 +342,8 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
 
-    do_GET = do_POST = do_DELETE = _dispatch
+    # PUT and PATCH get Stripe's 404 "Unrecognized request URL" rather than a bare 501.
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _dispatch
 
 
 _date_cache: tuple[int, str] = (0, "")

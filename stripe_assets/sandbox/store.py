@@ -94,11 +94,20 @@ class Collection:
         if not self.keys or item.key > self.keys[-1]:
             self.keys.append(item.key)
             self.items.append(item)
+            # Newest of all, so also newest of its sub-lists: extend them rather than
+            # rebuilding (a write must not cost a scan of a million events).
+            for field, index in self._by.items():
+                value = item.attrs[FILTER_FIELDS[self.name].index(field)]
+                sub = index.get(value)
+                if sub is None:
+                    sub = index[value] = Collection(self.name)
+                sub.keys.append(item.key)
+                sub.items.append(item)
         else:  # an object dated before the newest one (e.g. a clock set in the past): rare
             i = bisect_left(self.keys, item.key)
             self.keys.insert(i, item.key)
             self.items.insert(i, item)
-        self._by.clear()
+            self._by.clear()
 
     def invalidate(self) -> None:
         """Drop the sub-lists: an item's filterable values changed."""
