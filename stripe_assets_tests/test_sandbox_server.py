@@ -177,3 +177,19 @@ def test_cli_main_refuses_a_public_host(capsys: pytest.CaptureFixture[str]) -> N
 def test_cli_rejects_unknown_fault_kinds() -> None:
     with pytest.raises(SystemExit):
         main(["--fault-kinds", "500,teapot"])
+
+
+def test_a_malformed_request_gets_a_json_400_and_the_connection_closes(
+    sandbox: SandboxServer,
+) -> None:
+    with socket.create_connection(("127.0.0.1", sandbox.port), 5) as sock:
+        sock.sendall(
+            b"GET /v1/charges HTTP/1.1\r\nHost: sandbox\r\nContent-Length: lots\r\n"
+            b"Authorization: Bearer sk_test_raw\r\n\r\n"
+        )
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"Connection: close" in head
+    assert b'"invalid_request_error"' in body

@@ -229,11 +229,8 @@ class StripeApi:
         return Response(200, self._expand_one(body, _expand_paths(params), prefix=""))
 
     def _list(self, kind: str, params: Params, url: str) -> Response:
-        filters = {f for f in FILTER_FIELDS[kind] if kind != "events"}
-        extra = {"types"} if kind == "events" else set()
-        if kind == "events":
-            extra.add("type")
-        allowed = {"limit", "starting_after", "ending_before", "expand"} | filters | extra
+        allowed = {"limit", "starting_after", "ending_before", "expand"}
+        allowed |= {"type", "types"} if kind == "events" else set(FILTER_FIELDS[kind])
         if ENDPOINTS[kind].created_filter:
             allowed.add("created")
         _only(params, allowed)

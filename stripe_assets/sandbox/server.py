@@ -12,8 +12,10 @@ import json
 import os
 import socket
 import struct
+import sys
 import threading
 import time
+import traceback
 from binascii import b2a_base64
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -177,10 +179,16 @@ class SandboxServer:
 
     def _serve(self, handler: _Handler) -> None:
         path, _, query = handler.path.partition("?")
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length > 0 else b""
         request_id = _request_id()
         version = handler.headers.get("Stripe-Version") or ACCOUNT_API_VERSION
+        try:
+            length = int(handler.headers.get("Content-Length") or 0)
+        except ValueError:
+            handler.close_connection = True  # the request's end is unknown: don't reuse
+            bad = errors.StripeError(400, "Invalid Content-Length header.")
+            _write(handler, Response(400, bad.body(request_id)), request_id, version)
+            return
+        body = handler.rfile.read(length) if length > 0 else b""
         if path.startswith("/_sandbox/"):
             _write(handler, self._admin(handler.command, path, body), request_id, version)
             return
@@ -207,7 +215,7 @@ class SandboxServer:
                 request = Request(
                     handler.command, path, query, body, Headers(handler.headers.items())
                 )
-                response = self.api.handle(request, request_id)
+                response = self._answer(request, request_id)
             if fault is not None and fault.kind == "truncated":
                 stats.response(200)
                 _write_truncated(handler, response, request_id, version, fault)
@@ -216,6 +224,18 @@ class SandboxServer:
                 _write(handler, response, request_id, version)
         finally:
             stats.request_finished()
+
+    def _answer(self, request: Request, request_id: str) -> Response:
+        """The API's answer; a bug in the sandbox becomes a 500 naming it, not a dropped
+        connection (which a client would retry as a network fault)."""
+        try:
+            return self.api.handle(request, request_id)
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            error = errors.StripeError(
+                500, f"Sandbox bug: {type(exc).__name__}: {exc}", type=errors.API_ERROR
+            )
+            return Response(500, error.body(request_id), {"Stripe-Should-Retry": "false"})
 
     def _admin(self, method: str, path: str, body: bytes) -> Response:
         """/_sandbox/ endpoints: stats and faults for tests and out-of-process servers."""
