@@ -1,0 +1,306 @@
+"""The Stripe client against the local sandbox API, over real HTTP."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
+
+import pytest
+
+from stripe_assets.endpoints import ENDPOINTS
+from stripe_assets.stripe_client import (
+    StripeAuthenticationError,
+    StripeClient,
+    StripeConfigError,
+    StripeInvalidRequestError,
+    StripePermissionError,
+    StripeResponseError,
+    StripeRetriesExhaustedError,
+)
+from stripe_assets.stripe_client.parallel import fetch_created_range
+
+KEY = "sk_test_51SecretKeyThatMustNeverLeak9xQz"
+
+
+def client_for(url: str, key: str = KEY, **overrides: object) -> StripeClient:
+    config: dict[str, object] = {
+        "api_key": key,
+        "api_base": url,
+        "requests_per_second": 1000,
+        "retry_base_delay_seconds": 0.01,
+        "max_retry_seconds": 10,
+        "read_timeout_seconds": 2,
+        "max_workers": 6,
+    }
+    config.update(overrides)
+    return StripeClient(**config)  # type: ignore[arg-type]
+
+
+def all_ids(client: StripeClient, name: str, **kwargs: object) -> list[str]:
+    return [o["id"] for page in client.list_pages(name, **kwargs) for o in page.objects]
+
+
+def expected(server, name: str) -> list[dict]:
+    """The sandbox's own list, newest first, as an independent reference."""
+    return list(server.account.list_all(name))
+
+
+# ---- pagination -----------------------------------------------------------------------
+
+
+def test_pagination_walks_every_page_newest_first_without_duplicates(sandbox):
+    client = client_for(sandbox.url)
+    pages = list(client.list_pages("charges"))
+    ids = [o["id"] for p in pages for o in p.objects]
+    reference = expected(sandbox, "charges")
+    assert len(pages) >= 8
+    assert all(len(p.objects) == 100 for p in pages[:-1])
+    assert not pages[-1].has_more
+    assert ids == [o["id"] for o in reference]
+    assert len(set(ids)) == len(ids)
+    created = [o["created"] for p in pages for o in p.objects]
+    assert created == sorted(created, reverse=True)
+    assert client.stats.snapshot()["pages"] == len(pages)
+
+
+def test_list_requests_ask_for_100_and_follow_starting_after(sandbox_factory):
+    server = sandbox_factory()
+    client = client_for(server.url)
+    pages = list(client.list_pages("customers"))
+    assert server.stats["requests"] == len(pages)
+    assert sum(len(p.objects) for p in pages) == len(expected(server, "customers"))
+
+
+def test_created_windows_partition_the_data_exactly(sandbox):
+    client = client_for(sandbox.url)
+    reference = expected(sandbox, "charges")
+    lo = min(o["created"] for o in reference)
+    hi = max(o["created"] for o in reference) + 1
+    bounds = [lo + (hi - lo) * i // 7 for i in range(7)] + [hi]
+    windows = [
+        all_ids(client, "charges", created_gte=a, created_lt=b)
+        for a, b in pairwise(bounds)
+    ]
+    flat = [i for w in windows for i in w]
+    assert sorted(flat) == sorted(o["id"] for o in reference)
+    assert len(flat) == len(set(flat))
+
+
+def test_concurrent_window_fetch_with_adaptive_splitting_returns_each_object_once(sandbox):
+    client = client_for(sandbox.url, max_workers=8)
+    reference = expected(sandbox, "charges")
+    lo = min(o["created"] for o in reference)
+    hi = max(o["created"] for o in reference) + 1
+    seen: list[str] = []
+    # Two initial windows only: the dense ones must be split to keep 8 workers busy.
+    fetch_created_range(client, ENDPOINTS["charges"], lo, hi,
+                        lambda page: seen.extend(o["id"] for o in page.objects), workers=8)
+    assert sorted(seen) == sorted(o["id"] for o in reference)
+    assert len(seen) == len(set(seen))
+
+
+def test_created_filter_is_refused_client_side_where_stripe_has_none(sandbox):
+    client = client_for(sandbox.url)
+    with pytest.raises(ValueError, match="no created filter on payment_links"):
+        list(client.list_pages("payment_links", created_gte=0))
+
+
+def test_retrieve_by_id_returns_the_object(sandbox):
+    client = client_for(sandbox.url)
+    pi = expected(sandbox, "payment_intents")[0]
+    assert client.retrieve("payment_intents", pi["id"])["id"] == pi["id"]
+    pm_id = next(o["payment_method"] for o in expected(sandbox, "payment_intents")
+                 if o.get("payment_method"))
+    assert client.retrieve("payment_methods", pm_id)["object"] == "payment_method"
+
+
+# ---- retries ----------------------------------------------------------------------------
+
+RETRIED = ["500", "502", "503_html", "409", "429", "reset", "truncated", "invalid_json",
+           "400_should_retry"]
+
+
+@pytest.mark.parametrize("kind", RETRIED)
+def test_transient_failure_is_retried_and_counted(sandbox_factory, kind):
+    server = sandbox_factory()
+    client = client_for(server.url)
+    server.inject(kind, count=2, path_prefix="/v1/customers")
+    ids = all_ids(client, "customers")
+    assert ids == [o["id"] for o in expected(server, "customers")]
+    stats = client.stats.snapshot()
+    assert stats["retries"] == 2
+    assert stats["rate_limited"] == (2 if kind == "429" else 0)
+
+
+def test_timeout_is_retried(sandbox_factory):
+    server = sandbox_factory()
+    client = client_for(server.url, read_timeout_seconds=0.5)
+    server.inject("slow", count=1, path_prefix="/v1/payouts", seconds=2)
+    assert all_ids(client, "payouts") == [o["id"] for o in expected(server, "payouts")]
+    assert client.stats.snapshot()["retries"] == 1
+
+
+def test_retry_after_header_is_honoured(sandbox_factory):
+    server = sandbox_factory()
+    client = client_for(server.url)
+    server.inject("429_retry_after", count=1, path_prefix="/v1/payouts", seconds=1)
+    all_ids(client, "payouts")
+    stats = client.stats.snapshot()
+    assert stats["rate_limited"] == 1
+    assert stats["seconds_waited"] >= 1.0
+
+
+def test_stripe_should_retry_false_stops_retrying_a_500(sandbox_factory):
+    server = sandbox_factory()
+    client = client_for(server.url)
+    server.inject("500_should_not_retry", count=1, path_prefix="/v1/payouts")
+    with pytest.raises(Exception, match="500"):
+        all_ids(client, "payouts")
+    assert server.stats["requests"] == 1
+
+
+def test_retries_are_bounded_and_the_error_says_what_to_do(sandbox_factory):
+    server = sandbox_factory()
+    client = client_for(server.url, max_attempts=4)
+    server.inject("503_html", count=100, path_prefix="/v1/refunds")
+    with pytest.raises(StripeRetriesExhaustedError, match="4 attempts") as info:
+        all_ids(client, "refunds")
+    assert "re-run later" in str(info.value)
+    assert server.stats["requests"] == 4
+
+
+# ---- fail fast ---------------------------------------------------------------------------
+
+
+def test_publishable_key_is_rejected_before_any_request(sandbox_factory):
+    server = sandbox_factory()
+    client = client_for(server.url, key="pk_test_51PublishableKeyabcd")
+    with pytest.raises(StripeConfigError, match="publishable key") as info:
+        all_ids(client, "charges")
+    assert "pk_test_51PublishableKeyabcd" not in str(info.value)
+    assert server.stats["requests"] == 0
+
+
+def test_revoked_key_fails_at_once_with_the_key_masked(sandbox_factory):
+    revoked = "sk_test_51RevokedKeyValue0000wxyz"
+    server = sandbox_factory(revoked_keys={revoked})
+    client = client_for(server.url, key=revoked)
+    with pytest.raises(StripeAuthenticationError) as info:
+        all_ids(client, "charges")
+    message = str(info.value)
+    assert revoked not in message
+    assert "sk_test_...wxyz" in message
+    assert "STRIPE_API_KEY" in message
+    assert server.stats["requests"] == 1
+
+
+def test_restricted_key_without_permission_names_the_resource(sandbox_factory):
+    key = "rk_test_51RestrictedKey0000abcd"
+    server = sandbox_factory(restricted_keys={key: {"charges", "customers"}})
+    client = client_for(server.url, key=key)
+    assert all_ids(client, "customers")
+    with pytest.raises(StripePermissionError) as info:
+        all_ids(client, "payouts")
+    assert "payouts" in str(info.value)
+    assert "rak_payout_read" in str(info.value)
+    assert key not in str(info.value)
+
+
+def test_bad_request_reports_stripe_type_code_message_and_param(sandbox):
+    client = client_for(sandbox.url)
+    with pytest.raises(StripeInvalidRequestError) as info:
+        list(client.list_pages("charges", params={"starting_after": "ch_doesnotexist"}))
+    error = info.value
+    assert error.status == 400
+    assert "invalid_request_error" in str(error)
+    assert "starting_after" in str(error)
+    assert "ch_doesnotexist" in str(error)
+
+
+def test_unknown_id_is_a_404_with_stripe_details(sandbox):
+    client = client_for(sandbox.url)
+    with pytest.raises(StripeInvalidRequestError) as info:
+        client.retrieve("payment_methods", "pm_doesnotexist")
+    assert info.value.status == 404
+    assert "resource_missing" in str(info.value)
+
+
+def test_unreachable_host_fails_after_bounded_retries():
+    client = client_for("http://127.0.0.1:9", max_attempts=2)
+    with pytest.raises(StripeRetriesExhaustedError, match="ConnectionError"):
+        all_ids(client, "charges")
+
+
+@contextmanager
+def answering(body: bytes, status: int = 200) -> Iterator[str]:
+    """A real HTTP server that answers every request with `body`: a broken 'Stripe'."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_list_answer_without_data_is_an_error_not_an_empty_table():
+    with answering(b'{"object": "list", "has_more": false}') as url, \
+            pytest.raises(StripeResponseError, match="without a `data` list"):
+        all_ids(client_for(url), "charges")
+
+
+def test_object_without_id_is_an_error():
+    with answering(b'{"object": "list", "has_more": false, "data": [{"object": "charge"}]}') \
+            as url, pytest.raises(StripeResponseError, match="without an `id`"):
+        all_ids(client_for(url), "charges")
+
+
+def test_has_more_on_an_empty_page_does_not_loop_forever():
+    with answering(b'{"object": "list", "has_more": true, "data": []}') as url, \
+            pytest.raises(StripeResponseError, match="refusing to loop"):
+        all_ids(client_for(url), "charges")
+
+
+# ---- secrets ------------------------------------------------------------------------------
+
+
+def test_no_log_line_or_error_contains_the_key(sandbox_factory, caplog):
+    server = sandbox_factory(revoked_keys={KEY + "revoked"})
+    caplog.set_level(logging.DEBUG)
+    good = client_for(server.url)
+    server.inject("429", count=1, path_prefix="/v1/customers")
+    all_ids(good, "customers")
+    errors = []
+    for client, name in [(client_for(server.url, key=KEY + "revoked"), "charges"),
+                         (client_for(server.url, key="pk_test_" + KEY[8:]), "charges"),
+                         (client_for(server.url), "pm_doesnotexist")]:
+        try:
+            if name.startswith("pm_"):
+                client.retrieve("payment_methods", name)
+            else:
+                all_ids(client, name)
+        except Exception as exc:
+            errors.append(str(exc) + repr(exc))
+    assert len(errors) == 3
+    assert caplog.records, "the client logs its requests at debug level"
+    text = "\n".join(r.getMessage() for r in caplog.records) + "\n".join(errors)
+    assert "Request-Id" in text
+    assert KEY not in text
+    assert KEY[8:] not in text
