@@ -161,7 +161,7 @@ def test_random_faults_follow_the_rate_and_the_seed(sandbox_factory: Factory) ->
 
 def test_admin_endpoint_injects_faults_for_out_of_process_servers(server: SandboxServer) -> None:
     admin = f"{server.url}/_sandbox/faults"
-    body = {"kind": "500", "count": 2, "path_prefix": "/v1/charges"}
+    body: dict[str, str | int] = {"kind": "500", "count": 2, "path_prefix": "/v1/charges"}
     assert requests.post(admin, json=body).status_code == 200  # no Stripe key needed
     state = requests.get(admin).json()
     assert state["pending"] == [

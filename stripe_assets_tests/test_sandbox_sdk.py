@@ -94,9 +94,8 @@ def test_retrieve_and_nested_objects_through_the_sdk(
     raw = next(c for c in sandbox.account.objects("charges") if c["refunds"]["data"])
     charge = client.v1.charges.retrieve(raw["id"])
     assert charge.amount == raw["amount"] and charge.currency == raw["currency"]
-    assert (
-        charge.payment_method_details.card.last4 == raw["payment_method_details"]["card"]["last4"]
-    )  # type: ignore[union-attr]
+    card = charge.payment_method_details.card  # type: ignore[union-attr]
+    assert card.last4 == raw["payment_method_details"]["card"]["last4"]  # type: ignore[union-attr]
     assert charge.refunds.data[0].id == raw["refunds"]["data"][0]["id"]  # type: ignore[union-attr]
     pi = client.v1.payment_intents.retrieve(raw["payment_intent"])
     assert pi.latest_charge == raw["id"]

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -133,7 +134,9 @@ def test_keep_alive_client_gets_hundreds_of_pages_of_100_charges_per_second(
         began = time.perf_counter()
         while time.perf_counter() - began < 1.0:
             for cursor in cursors:
-                params = {"limit": 100, "starting_after": cursor} if cursor else {"limit": 100}
+                params: dict[str, str | int] = {"limit": 100}
+                if cursor:
+                    params["starting_after"] = cursor
                 body = session.get(f"{sandbox.url}/v1/charges", params=params).content
                 assert body.count(b'"object":"charge"') == 100
                 pages += 1
@@ -193,3 +196,30 @@ def test_a_malformed_request_gets_a_json_400_and_the_connection_closes(
     head, _, body = reply.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 ") and b"Connection: close" in head
     assert b'"invalid_request_error"' in body
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"fault_rate": 1.5}, {"fault_kinds": ["teapot"]}, {"rate_limit": -1}, {"latency": -0.1}],
+)
+def test_bad_options_fail_before_the_account_is_generated(options: dict[str, object]) -> None:
+    began = time.monotonic()
+    with pytest.raises(ValueError):
+        SandboxServer(SandboxConfig(charges=200_000), **options)  # type: ignore[arg-type]
+    assert time.monotonic() - began < 1  # generating 200k charges would take seconds
+
+
+def test_admin_settings_change_latency_and_rate_limit(
+    sandbox_factory: Callable[..., SandboxServer],
+) -> None:
+    server = sandbox_factory(SMALL)
+    settings = f"{server.url}/_sandbox/settings"
+    assert requests.post(settings, json={"rate_limit": 1, "latency": 0.05}).json() == {
+        "latency": 0.05,
+        "rate_limit": 1,
+    }
+    statuses = [requests.get(f"{server.url}/v1/charges", auth=AUTH).status_code for _ in range(3)]
+    assert statuses == [200, 429, 429]
+    assert requests.post(settings, json={"rate_limit": -5}).status_code == 400
+    requests.post(settings, json={"rate_limit": None, "latency": 0})
+    assert requests.get(f"{server.url}/v1/charges", auth=AUTH).status_code == 200

@@ -76,6 +76,12 @@ class SandboxServer:
             raise ValueError(f"the sandbox listens on {LOOPBACK} only, not {host!r}")
         if latency < 0:
             raise ValueError("latency must be >= 0 seconds")
+        if rate_limit is not None and rate_limit < 0:
+            raise ValueError("rate_limit must be >= 0 requests per second (0 or None: no limit)")
+        # Options are checked before the (possibly long) generation of the account.
+        self.latency = latency
+        self.limiter = RateLimiter(rate_limit or None)
+        self.faults = FaultPlan(fault_rate, tuple(fault_kinds), fault_seed)
         if isinstance(config, Store):  # an account generated earlier (shared by servers)
             self.store = config
             self.config = (
@@ -91,9 +97,6 @@ class SandboxServer:
             restricted_keys=restricted_keys,
             revoked_keys=revoked_keys,
         )
-        self.latency = latency
-        self.limiter = RateLimiter(rate_limit or None)
-        self.faults = FaultPlan(fault_rate, tuple(fault_kinds), fault_seed)
         self._stats = Stats()
         self._port = port
         self._httpd: _HTTPServer | None = None
@@ -160,6 +163,8 @@ class SandboxServer:
 
     @rate_limit.setter
     def rate_limit(self, rate: float | None) -> None:
+        if rate is not None and rate < 0:
+            raise ValueError("rate_limit must be >= 0")
         self.limiter = RateLimiter(rate or None)
 
     @property
