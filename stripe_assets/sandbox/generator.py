@@ -15,7 +15,7 @@ import json
 import random
 import uuid
 from binascii import b2a_base64
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -42,7 +42,8 @@ class SandboxConfig:
     payment_intents: int | None = None  # >= charges; default: charges + 6% never charged
     setup_intents: int | None = None  # default: customers // 3 + charges // 100
     refund_rate: float = 0.08  # share of captured charges that get refunds
-    guest_rate: float = 0.15  # share of charges paid without a customer
+    guest_rate: float = 0.12  # share of charges paid without a customer
+    new_card_rate: float = 0.08  # share of customers' charges paid with a new card, then saved
     payouts: int | None = None  # default: one per two days
     payment_links: int = 25
     event_retention_days: int | None = None  # Stripe keeps 30; None keeps every event
@@ -81,7 +82,7 @@ class SandboxConfig:
             raise ValueError("payment_intents must be >= charges: every charge has one")
         if self.days < 1:
             raise ValueError("days must be >= 1")
-        for name in ("refund_rate", "guest_rate"):
+        for name in ("refund_rate", "guest_rate", "new_card_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
 
@@ -517,7 +518,7 @@ class _Generator:
                 attach_to = customer.id if customer is not None and status == "succeeded" else None
                 pm = self._payment_method(rng, t, attach_to, country, billing)
                 if attach_to is not None and customer is not None:
-                    customer.pms.append(pm)
+                    insort(customer.pms, pm, key=_created_of)
                     self._event(t, "payment_method.attached", to_json(pm.obj), rng)
             next_action = None
             if status == "requires_action":
@@ -572,16 +573,28 @@ class _Generator:
         rng = Rng(self.config.seed, "charges")
         rand = rng.random
         guest_rate = self.config.guest_rate
+        new_card_rate = self.config.new_card_rate
         refund_rate = self.config.refund_rate
         currency_codes = list(CURRENCIES)
         for t in self.time.sample(rng, self.counts["charges"]):
             customer = None if rand() < guest_rate else self._pick_customer(rng, t)
+            saves_card = False
             if customer is not None:
                 pm = self._card_at(customer, t)
                 currency = customer.currency if rand() < 0.95 else rng.choice(currency_codes)
                 receipt_email: str | None = customer.email if rand() < 0.7 else None
                 pi_created = max(t - int(rand() * 180), customer.created, pm.created)
                 customer_id: str | None = customer.id
+                if rand() < new_card_rate:
+                    # A new card typed in at checkout and saved for next time
+                    # (setup_future_usage): attached to the customer from then on.
+                    saves_card = True
+                    pm_created = pi_created + int(rand() * (t - pi_created + 1))
+                    pm = self._payment_method(
+                        rng, pm_created, customer.id, customer.country.code, pm.billing
+                    )
+                    insort(customer.pms, pm, key=_created_of)
+                    self._event(pm_created, "payment_method.attached", to_json(pm.obj), rng)
             else:
                 # A guest: the card is entered after the PaymentIntent exists, just before paying.
                 billing, country, email = self._guest_billing(rng)
@@ -593,7 +606,7 @@ class _Generator:
                 customer_id = None
             amount, description = self._amount(rng, currency)
             self._charge(rng, t, pi_created, customer_id, pm, currency, amount, description,
-                         receipt_email, refund_rate)  # fmt: skip
+                         receipt_email, refund_rate, saves_card)  # fmt: skip
 
     def _charge(
         self,
@@ -607,6 +620,7 @@ class _Generator:
         description: str | None,
         receipt_email: str | None,
         refund_rate: float,
+        saves_card: bool,
     ) -> None:
         rand = rng.random
         ch_id, pi_id = rng.id("ch"), rng.id("pi")
@@ -723,7 +737,7 @@ class _Generator:
             canceled_at=None,
             cancellation_reason=None,
             receipt_email=receipt_email,
-            setup_future_usage="off_session" if customer_id and rand() < 0.2 else None,
+            setup_future_usage="off_session" if saves_card else None,
             metadata=metadata,
         )
         pi_body = to_json(pi)
@@ -980,6 +994,10 @@ class _Generator:
         store.load("events", events())
         self.events.clear()
         return store
+
+
+def _created_of(pm: _Pm) -> int:
+    return pm.created
 
 
 def _by_time_then_order(record: _Record) -> tuple[int, int]:
