@@ -95,10 +95,14 @@ class StripeApi:
         clock: Callable[[], float],
         restricted_keys: Mapping[str, set[str]] | None = None,
         revoked_keys: set[str] | frozenset[str] | None = None,
+        live_keys: set[str] | frozenset[str] | None = None,
     ):
         self.store = store
         self.restricted_keys = {k: frozenset(v) for k, v in (restricted_keys or {}).items()}
         self.revoked_keys = frozenset(revoked_keys or ())
+        # Live-mode keys accepted as well (the data stays test data): lets a benchmark check that
+        # a client paces itself at live mode's rate limit when it holds a live key.
+        self.live_keys = frozenset(live_keys or ())
         self.mutations = Mutations(store, seed=seed, clock=clock)
         self._idempotent: dict[tuple[str, str], tuple[str, Response]] = {}
         self._idempotency_lock = threading.Lock()
@@ -126,7 +130,7 @@ class StripeApi:
             raise errors.publishable_key()
         if key in self.revoked_keys:
             raise errors.expired_key(key)
-        if not key.startswith(("sk_test_", "rk_test_")):
+        if not key.startswith(("sk_test_", "rk_test_")) and key not in self.live_keys:
             raise errors.invalid_key(key)
         return Caller(key, self.restricted_keys.get(key))
 

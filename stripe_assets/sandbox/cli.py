@@ -66,6 +66,15 @@ def build_parser(prog: str = "python -m stripe_assets.sandbox") -> argparse.Argu
         metavar="KEY",
         help="answer this key with 401 api_key_expired (repeatable)",
     )
+    parser.add_argument(
+        "--live-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        type=_live_key,
+        help="also accept this sk_live_/rk_live_ key, e.g. to benchmark a client's live-mode "
+        "rate limit; the data stays test data (repeatable)",
+    )
     return parser
 
 
@@ -92,6 +101,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m stripe_assets
             fault_kinds=args.fault_kinds,
             fault_seed=args.fault_seed,
             revoked_keys=set(args.revoked_key),
+            live_keys=set(args.live_key),
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -143,6 +153,12 @@ def _day(text: str) -> date:
         return datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
+
+
+def _live_key(text: str) -> str:
+    if not text.startswith(("sk_live_", "rk_live_")):
+        raise argparse.ArgumentTypeError("a live key starts with sk_live_ or rk_live_")
+    return text
 
 
 def _kinds(text: str) -> tuple[str, ...]:

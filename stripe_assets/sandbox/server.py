@@ -70,6 +70,7 @@ class SandboxServer:
         fault_seed: int = 0,
         restricted_keys: Mapping[str, set[str]] | None = None,
         revoked_keys: set[str] | frozenset[str] | None = None,
+        live_keys: set[str] | frozenset[str] | None = None,
         clock: Callable[[], float] = time.time,
     ):
         if host not in (LOOPBACK, "localhost"):
@@ -96,6 +97,7 @@ class SandboxServer:
             clock=clock,
             restricted_keys=restricted_keys,
             revoked_keys=revoked_keys,
+            live_keys=live_keys,
         )
         self._stats = Stats()
         self._port = port
