@@ -147,7 +147,8 @@ def test_keep_alive_client_gets_hundreds_of_pages_of_100_charges_per_second(
 def test_cli_prints_the_bound_port_first_and_stops_on_sigterm() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "stripe_assets.sandbox", "--port", "0", "--customers", "10",
-         "--charges", "50", "--end", "2025-06-30", "--latency-ms", "0"],
+         "--charges", "50", "--end", "2025-06-30", "--latency-ms", "0",
+         "--restricted-key", "rk_test_cli=charges", "--revoked-key", "sk_test_old"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -161,6 +162,9 @@ def test_cli_prints_the_bound_port_first_and_stops_on_sigterm() -> None:
         assert f"STRIPE_API_BASE={url} STRIPE_API_KEY=sk_test_" in second
         charges = requests.get(f"{url}/v1/charges", auth=AUTH, params={"limit": 100}).json()
         assert len(charges["data"]) == 50
+        assert requests.get(f"{url}/v1/charges", auth=("rk_test_cli", "")).status_code == 200
+        assert requests.get(f"{url}/v1/payouts", auth=("rk_test_cli", "")).status_code == 403
+        assert requests.get(f"{url}/v1/payouts", auth=("sk_test_old", "")).status_code == 401
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:
@@ -177,9 +181,17 @@ def test_cli_main_refuses_a_public_host(capsys: pytest.CaptureFixture[str]) -> N
     assert "127.0.0.1 only" in capsys.readouterr().err
 
 
-def test_cli_rejects_unknown_fault_kinds() -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--fault-kinds", "500,teapot"],
+        ["--restricted-key", "rk_test_x=charges,teapots"],
+        ["--restricted-key", "sk_test_x=charges"],
+    ],
+)
+def test_cli_rejects_bad_flags(args: list[str]) -> None:
     with pytest.raises(SystemExit):
-        main(["--fault-kinds", "500,teapot"])
+        main(args)
 
 
 def test_a_malformed_request_gets_a_json_400_and_the_connection_closes(

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
+from stripe_assets.endpoints import ENDPOINTS
 from stripe_assets.sandbox.faults import RANDOM_KINDS, check_kinds
 from stripe_assets.sandbox.generator import SandboxConfig
 from stripe_assets.sandbox.server import LOOPBACK, TEST_KEY, SandboxServer
@@ -60,6 +61,15 @@ def build_parser(prog: str = "python -m stripe_assets.sandbox") -> argparse.Argu
     )
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument(
+        "--restricted-key",
+        type=_restricted,
+        action="append",
+        default=[],
+        metavar="KEY=LIST,...",
+        help="an rk_test_ key that may read only these lists, e.g. "
+        "rk_test_x=charges,customers (add refunds:write to let it refund; repeatable)",
+    )
+    parser.add_argument(
         "--revoked-key",
         action="append",
         default=[],
@@ -101,6 +111,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m stripe_assets
             fault_kinds=args.fault_kinds,
             fault_seed=args.fault_seed,
             revoked_keys=set(args.revoked_key),
+            restricted_keys=dict(args.restricted_key),
             live_keys=set(args.live_key),
         )
     except ValueError as exc:
@@ -159,6 +170,18 @@ def _live_key(text: str) -> str:
     if not text.startswith(("sk_live_", "rk_live_")):
         raise argparse.ArgumentTypeError("a live key starts with sk_live_ or rk_live_")
     return text
+
+
+def _restricted(text: str) -> tuple[str, set[str]]:
+    key, sep, names = text.partition("=")
+    allowed = {n.strip() for n in names.split(",") if n.strip()}
+    unknown = {n for n in allowed if n.removesuffix(":write") not in ENDPOINTS}
+    if not sep or not key.startswith("rk_") or unknown:
+        raise argparse.ArgumentTypeError(
+            f"use rk_test_...=list,list with lists among {', '.join(ENDPOINTS)}"
+            + (f" (unknown: {', '.join(sorted(unknown))})" if unknown else "")
+        )
+    return key, allowed
 
 
 def _kinds(text: str) -> tuple[str, ...]:
