@@ -144,7 +144,8 @@ def test_keep_alive_client_gets_hundreds_of_pages_of_100_charges_per_second(
     assert rate > 150, f"{rate:.0f} pages/s"
 
 
-def test_cli_prints_the_bound_port_first_and_stops_on_sigterm() -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_cli_prints_the_bound_port_first_and_stops_on_a_signal(stop_signal: int) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "stripe_assets.sandbox", "--port", "0", "--customers", "10",
          "--charges", "50", "--end", "2025-06-30", "--latency-ms", "0",
@@ -165,7 +166,7 @@ def test_cli_prints_the_bound_port_first_and_stops_on_sigterm() -> None:
         assert requests.get(f"{url}/v1/charges", auth=("rk_test_cli", "")).status_code == 200
         assert requests.get(f"{url}/v1/payouts", auth=("rk_test_cli", "")).status_code == 403
         assert requests.get(f"{url}/v1/payouts", auth=("sk_test_old", "")).status_code == 401
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop_signal)
         assert process.wait(timeout=10) == 0
     finally:
         if process.poll() is None:
