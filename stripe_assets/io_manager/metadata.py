@@ -1,0 +1,117 @@
+"""The metadata a write shows in the Dagster UI: counts, the table's real schema, a small preview.
+
+Only facts about the table go here -- never configuration (nothing secret can leak this way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dagster import MetadataValue, TableColumn, TableSchema
+from dagster._core.definitions.metadata import TableMetadataSet
+
+from .schema import Evolution, table_columns
+from .sql import current_catalog, table_name
+from .type_mapping import JSON
+
+# Descriptions of the columns people look at first (shown in the UI's column schema).
+COLUMN_DESCRIPTIONS: Mapping[str, str] = {
+    "id": "Stripe object id, e.g. ch_3Pq...: unique per object type.",
+    "created": "When Stripe created the object (UTC); daily partitions are cut on it.",
+    "amount": "Amount in the currency's minor unit (cents for USD, yen for JPY): not divided.",
+    "amount_captured": "Amount captured, in minor units.",
+    "amount_refunded": "Amount refunded so far, in minor units.",
+    "currency": "Three-letter ISO currency code, lower case.",
+    "status": "Stripe's status of the object (e.g. succeeded, pending, failed).",
+    "customer": "Id of the Stripe customer (cus_...) the object belongs to, if any.",
+    "arrival_date": "When the payout is expected to arrive in the bank account (UTC).",
+    "_stripe_api_version": "Stripe-Version the object was rendered in when it was loaded.",
+    "_loaded_at": "When this row was written (UTC); one value per write.",
+}
+
+PREVIEW_COLUMNS = ("id", "created", "amount", "currency", "status", "customer")
+PREVIEW_ROWS = 5
+_PREVIEW_CELL_CHARS = 40
+
+
+@dataclass
+class WriteReport:
+    """What one write did, for metadata and logs."""
+
+    rows_written: int
+    evolution: Evolution
+    preview_columns: list[str] = field(default_factory=list)
+    preview_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    removed_columns: list[str] = field(default_factory=list)
+
+
+def preview_columns(columns: Sequence[tuple[str, str]]) -> list[str]:
+    """A few key columns to preview: the Stripe ones if present, else the first scalar ones."""
+    by_lower = {name.lower(): name for name, _ in columns}
+    chosen = [by_lower[c] for c in PREVIEW_COLUMNS if c in by_lower]
+    if len(chosen) >= 2:
+        return chosen
+    scalar = [name for name, data_type in columns if data_type != JSON]
+    return (scalar or [name for name, _ in columns])[:PREVIEW_ROWS]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    text = " ".join(text.split()).replace("|", "\\|")
+    if len(text) > _PREVIEW_CELL_CHARS:
+        text = text[: _PREVIEW_CELL_CHARS - 1] + "…"
+    return text
+
+
+def preview_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    if not columns:
+        return "_no columns_"
+    header = "| " + " | ".join(_cell(c) for c in columns) + " |"
+    rule = "|" + "|".join("---" for _ in columns) + "|"
+    if not rows:
+        return "_no rows written_"
+    body = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join([header, rule, *body])
+
+
+def column_schema(columns: Sequence[tuple[str, str]]) -> TableSchema:
+    return TableSchema(
+        columns=[
+            TableColumn(name=name, type=data_type, description=COLUMN_DESCRIPTIONS.get(name))
+            for name, data_type in columns
+        ]
+    )
+
+
+def output_metadata(
+    connection, table_slice, report: WriteReport, *, partitioned: bool
+) -> dict[str, Any]:
+    """Metadata for the UI, read from the table as it is at the end of the write."""
+    columns = table_columns(connection, table_slice.schema, table_slice.table) or []
+    row = connection.execute(
+        f"SELECT count(*) FROM {table_name(table_slice, current_catalog(connection))}"
+    ).fetchall()[0]
+    total = row[0] if row else 0
+    metadata: dict[str, Any] = dict(
+        TableMetadataSet(
+            row_count=total,
+            partition_row_count=report.rows_written if partitioned else None,
+            column_schema=column_schema(columns),
+        )
+    )
+    metadata["rows_written"] = report.rows_written
+    if report.evolution.added and not report.evolution.created:
+        metadata["columns_added"] = MetadataValue.json(report.evolution.added)
+    if report.evolution.retyped:
+        metadata["columns_retyped"] = MetadataValue.json(report.evolution.retyped)
+    if report.removed_columns:
+        metadata["columns_removed"] = MetadataValue.json(report.removed_columns)
+    metadata["preview"] = MetadataValue.md(
+        preview_markdown(report.preview_columns, report.preview_rows)
+    )
+    return metadata
