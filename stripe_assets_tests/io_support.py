@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -271,28 +270,33 @@ def tz_rerun_worker(db: str, flavor: str) -> None:
 # --- worker processes ---------------------------------------------------------------------
 
 
-def materialize_charges_worker(db: str, name: str, count: int, start_at: float) -> int:
-    """In a separate process: wait until ``start_at`` then materialize ``stripe.<name>``."""
+def materialize_charges_worker(db: str, name: str, count: int, barrier: Any, results: Any) -> None:
+    """In a spawned process: spool ``count`` charges, wait for the others, write ``stripe.<name>``.
+
+    Puts ``(name, success, waited_for_lock)`` on ``results``.
+    """
+    spool = spool_of([charge(i, ts("2024-01-02") + i) for i in range(count)])
 
     @dg.asset(name=name, key_prefix=["stripe"])
     def table() -> StripeObjects:
-        return stripe_objects([charge(i, ts("2024-01-02")) for i in range(count)])
+        return StripeObjects(spool, API_VERSION)
 
-    time.sleep(max(0.0, start_at - time.time()))
-    result = dg.materialize(
-        [table],
-        resources={"io_manager": StripeDuckDBIOManager(database=db, lock_timeout_seconds=60)},
-        raise_on_error=False,
-    )
-    if not result.success:
-        raise RuntimeError(error_text(result))
-    return count
+    with dg.DagsterInstance.ephemeral() as instance:
+        barrier.wait(timeout=120)
+        result = dg.materialize(
+            [table],
+            instance=instance,
+            resources={"io_manager": StripeDuckDBIOManager(database=db, lock_timeout_seconds=60)},
+            raise_on_error=False,
+        )
+        waited = any("is locked by" in e.user_message for e in instance.all_logs(result.run_id))
+    results.put((name, result.success, waited))
 
 
-def hold_lock_worker(db: str, seconds: float, ready: Any) -> None:
-    """In a separate process: hold a read-write connection (the file lock) for ``seconds``."""
-    connection = duckdb.connect(db)
-    connection.execute("CREATE TABLE IF NOT EXISTS holder AS SELECT 1 AS x").fetchall()
-    ready.set()
-    time.sleep(seconds)
-    connection.close()
+HOLD_LOCK = """
+import duckdb, sys, time
+connection = duckdb.connect(sys.argv[1])
+print("ready", flush=True)
+time.sleep(float(sys.argv[2]))
+connection.close()
+"""
