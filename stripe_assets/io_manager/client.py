@@ -54,7 +54,7 @@ LOCK_CONFLICT_MARKERS = ("Could not set lock on file", "Conflicting lock is held
 SAME_PROCESS_MARKER = "Unique file handle conflict"
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
 FIRST_DELAY_SECONDS = 0.05
-MAX_DELAY_SECONDS = 2.0
+MAX_DELAY_SECONDS = 1.0
 
 
 class DuckDBLockTimeoutError(RuntimeError):
