@@ -12,6 +12,7 @@ from stripe_assets.automation.polling import (
     MAX_SEEN_IDS,
     OVERLAP_SECONDS,
     WindowRead,
+    merge_windows,
     next_cursor,
     poll,
 )
@@ -209,3 +210,20 @@ def test_the_guard_tracks_the_time_polled_through_not_the_newest_event():
 def test_only_whole_days_inside_the_retention_window_count_as_fetchable():
     now = ts("2025-07-31", hour=12)
     assert first_fetchable_day(now) == date(2025, 7, 2)
+
+
+def test_the_backlog_is_read_before_new_events_and_an_unread_head_joins_it():
+    now = 10_000_000
+    old = [event("charge", now - 900 + i, 1, event_id=f"evt_old{i}") for i in range(4)]
+    new = event("charge", now - 10, 1, event_id="evt_new")
+    log = FakeLog([*old, new], page_size=2)
+    cursor = EventsCursor(through=now - 60, seen=("evt_seen",), backlog=((now - 900, now - 800),))
+    result = poll(cursor, now, log.fetch, max_pages=2)
+    assert [e["id"] for e in result.new_events] == ["evt_old3", "evt_old2", "evt_old1",
+                                                    "evt_old0"]
+    assert result.backlog == [(now - 60 - OVERLAP_SECONDS, now)]  # the head, for next tick
+    assert next_cursor(result, now, set()).seen == ("evt_seen",)  # its routed ids kept
+
+
+def test_overlapping_backlog_windows_merge():
+    assert merge_windows([(50, 60), (1, 10), (10, 20), (15, 30)]) == [(1, 30), (50, 60)]

@@ -2,7 +2,8 @@
 
 Stripe lists newest first and has no ascending order, so a window cut short by the page budget
 has been read from its newest end: what is left is [window start, oldest event read], which
-the cursor keeps as backlog for the next ticks.
+the cursor keeps as backlog for the next ticks. Routing an event twice is harmless (it asks for
+the same re-list), so de-duplication only saves runs.
 """
 
 from __future__ import annotations
@@ -66,22 +67,28 @@ class Poll:
 
 
 def poll(cursor: EventsCursor, now: int, fetch: Fetch, max_pages: int) -> Poll:
-    """Read the new part of the log ([through - overlap, now)) first, then older backlog."""
+    """Read the unread parts of the log within the page budget: the backlog first (oldest
+    first: it is nearest to Stripe's 30-day horizon), then the new part, [through - overlap,
+    now). In a burst new events wait a tick or two; what the budget does not reach stays in
+    the backlog."""
     seen = set(cursor.seen)
     result = Poll(new_events=[], pages=0)
     head = (cursor.through - OVERLAP_SECONDS, now)
-    for index, (lo, hi) in enumerate([head, *cursor.backlog]):
-        budget = max_pages - result.pages
+    windows = [(lo, hi, False) for lo, hi in cursor.backlog] + [(*head, True)]
+    for lo, hi, is_head in windows:
         if lo >= hi:
             continue
+        budget = max_pages - result.pages
         if budget <= 0:
             result.backlog.append((lo, hi))
+            if is_head:  # still unread: keep knowing which of its events were routed
+                result.recent.extend((cursor.through, i) for i in cursor.seen)
             continue
         read = fetch(lo, hi, budget)
         result.pages += read.pages
         for event in read.events:
             event_id = str(event["id"])
-            if index == 0 and int(event["created"]) >= now - OVERLAP_SECONDS:
+            if is_head and int(event["created"]) >= now - OVERLAP_SECONDS:
                 # The next tick's overlap reads it again: remember it, routed now or before.
                 result.recent.append((int(event["created"]), event_id))
             if event_id in seen:
@@ -96,7 +103,19 @@ def poll(cursor: EventsCursor, now: int, fetch: Fetch, max_pages: int) -> Poll:
                 (read.oldest, str(e["id"])) for e in read.events
                 if int(e["created"]) == read.oldest
             )
+    result.backlog = merge_windows(result.backlog)
     return result
+
+
+def merge_windows(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching [lo, hi) windows as one: the backlog stays a window or two."""
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(windows):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 def next_cursor(result: Poll, now: int, keep_unseen: set[str]) -> EventsCursor:
