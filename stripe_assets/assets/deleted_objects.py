@@ -1,0 +1,51 @@
+"""Deletions seen in the event log, as rows: a deleted customer is data, not an absence.
+
+Stripe lists hide deleted objects, so after a re-list a deleted customer simply vanishes from
+stripe.customers. This table keeps the fact: which object, when, and the event that said so.
+It lives in `analytics` because it is derived (SQL over stripe.events, nothing fetched); the
+`stripe` schema mirrors Stripe's endpoints one to one.
+"""
+
+import dagster as dg
+
+from stripe_assets.assets.analytics import ANALYTICS_GROUP
+from stripe_assets.automation.conditions import ANALYTICS_CONDITION
+from stripe_assets.io_manager.spool import SqlTable
+
+DETACHED = "payment_method.detached"
+
+DELETED_OBJECTS_SQL = f"""
+SELECT data->>'$.object.object' AS object_type,
+       data->>'$.object.id' AS object_id,
+       CASE WHEN type = '{DETACHED}' THEN 'detached' ELSE 'deleted' END AS change,
+       created AS deleted_at,
+       id AS event_id,
+       type AS event_type,
+       -- the customer a payment method was detached from (the event's object no longer says)
+       CASE WHEN type = '{DETACHED}'
+            THEN data->>'$.previous_attributes.customer' END AS detached_from_customer,
+       livemode
+FROM stripe.events
+WHERE type LIKE '%.deleted' OR type = '{DETACHED}'
+ORDER BY deleted_at, event_id
+"""
+
+
+@dg.asset(
+    key=["analytics", "deleted_objects"],
+    group_name=ANALYTICS_GROUP,
+    description=(
+        "Objects deleted in Stripe, as seen in the event log: every `*.deleted` event "
+        "(customer.deleted, product.deleted, ...) and `payment_method.detached`, with "
+        "object_type, object_id, change ('deleted' or 'detached'), deleted_at (the event's "
+        "time), event_id and event_type. As complete as stripe.events: deletions older than "
+        "the first loaded event (Stripe serves 30 days of events) are not known."
+    ),
+    kinds={"duckdb", "sql"},
+    owners=["team:data-engineering"],
+    deps=[dg.AssetKey(["stripe", "events"])],
+    automation_condition=ANALYTICS_CONDITION,
+    code_version="1",
+)
+def deleted_objects() -> SqlTable:
+    return SqlTable(DELETED_OBJECTS_SQL)

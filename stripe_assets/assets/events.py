@@ -1,0 +1,72 @@
+"""The Stripe event log (`GET /v1/events`): day-partitioned on the event's `created`.
+
+Events are immutable, so re-listing a day is harmless while Stripe still serves it. Stripe keeps
+events for 30 days only: an older day comes back empty, and re-materializing it would replace
+the events stored for it by nothing (the sensor, the schedules and the 30-day guard never ask for
+such days; a manual backfill can, and this asset warns when it does).
+"""
+
+import time
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from stripe_assets.assets.fetch_metadata import window_metadata
+from stripe_assets.assets.freshness import RAW_TABLE_FRESHNESS
+from stripe_assets.assets.partitions import daily_partitions
+from stripe_assets.assets.spooling import fetch_to_spool
+from stripe_assets.assets.stripe_lists import STRIPE_API_POOL, STRIPE_GROUP
+from stripe_assets.automation.retention import RETENTION_DAYS, first_fetchable_day
+from stripe_assets.endpoints import ENDPOINTS
+from stripe_assets.io_manager.spool import ObjectSpool, StripeObjects
+from stripe_assets.stripe_client import StripeClient
+from stripe_assets.stripe_client.parallel import fetch_created_range
+
+DESCRIPTION = (
+    "Stripe events (`evt_...`): the account's change log, one row per event, immutable "
+    "(`type`, `data` = the object as it was, in the API version of its time, and "
+    "`data.previous_attributes`). Only the last 30 days are fetchable from Stripe: a day older "
+    "than that comes back empty, and re-materializing it replaces its stored events by nothing. "
+    "Loaded by day of the event's `created` (UTC). Table `stripe.events` in DuckDB."
+)
+
+
+@dg.asset(
+    name="events",
+    key_prefix=["stripe"],
+    group_name=STRIPE_GROUP,
+    description=DESCRIPTION,
+    kinds={"stripe", "duckdb"},
+    owners=["team:data-engineering"],
+    tags={"stripe_endpoint": "events", "load": "created_windows"},
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={"partition_expr": "created"},
+    pool=STRIPE_API_POOL,
+    freshness_policy=RAW_TABLE_FRESHNESS,
+    code_version="1",
+)
+def events(context: dg.AssetExecutionContext, stripe: StripeClient) -> StripeObjects:
+    window = context.partition_time_window
+    start, end = int(window.start.timestamp()), int(window.end.timestamp())
+    fetchable = first_fetchable_day(int(time.time()))
+    if window.start.astimezone(UTC).date() < fetchable:
+        context.log.warning(
+            f"Stripe serves events of the last {RETENTION_DAYS} days only (from {fetchable}): "
+            f"days of {window.start.date()}..{window.end.date()} before that come back empty "
+            "or partial, and their stored events, if any, are replaced by what Stripe still "
+            "serves."
+        )
+
+    def fill(spool: ObjectSpool) -> dict:
+        fetch_created_range(
+            stripe, ENDPOINTS["events"], start, end,
+            lambda page: spool.add_page_body(page.body, len(page.objects)),
+        )
+        return {
+            **window_metadata(start, end),
+            "first_fetchable_day": dg.MetadataValue.text(fetchable.isoformat()),
+            "checked_at": dg.MetadataValue.timestamp(datetime.now(UTC)),
+        }
+
+    return fetch_to_spool(context, stripe, "events", fill)
