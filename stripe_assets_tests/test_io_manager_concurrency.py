@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 import pytest
 
 from stripe_assets.io_manager import (
@@ -161,3 +162,18 @@ def test_errors_other_than_a_lock_conflict_are_not_retried(db):
     assert not result.success
     assert time.monotonic() - started < 30
     assert "is locked by" not in error_text(result)
+
+
+def test_file_already_open_in_this_process_fails_at_once_saying_what_to_close(db):
+    with duckdb.connect(db):
+        started = time.monotonic()
+        result = dg.materialize(
+            [charges_table()],
+            resources={"io_manager": StripeDuckDBIOManager(database=db, lock_timeout_seconds=60)},
+            raise_on_error=False,
+        )
+
+    assert not result.success
+    assert time.monotonic() - started < 30
+    assert "already open in this process" in error_text(result)
+    assert "Close that connection" in error_text(result)

@@ -12,7 +12,7 @@ changes and insert commit together or not at all); partition windows are compare
 fields add columns and type conflicts widen instead of failing.
 """
 
-from .client import DuckDBLockTimeoutError, StripeDuckDbClient
+from .client import DuckDBLockError, DuckDBLockTimeoutError, StripeDuckDbClient
 from .dataframe_handler import DataFrameTypeHandler
 from .manager import StripeDbIOManager, StripeDuckDBIOManager
 from .metadata import COLUMN_DESCRIPTIONS
@@ -24,6 +24,7 @@ from .stripe_handler import StripeObjectsTypeHandler, StripeWriteError
 __all__ = [
     "COLUMN_DESCRIPTIONS",
     "DataFrameTypeHandler",
+    "DuckDBLockError",
     "DuckDBLockTimeoutError",
     "ObjectSpool",
     "RelationWriteError",

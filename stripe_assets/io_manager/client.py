@@ -57,20 +57,23 @@ FIRST_DELAY_SECONDS = 0.05
 MAX_DELAY_SECONDS = 1.0
 
 
-class DuckDBLockTimeoutError(RuntimeError):
+class DuckDBLockError(RuntimeError):
+    """The DuckDB file is held by another DuckDB session; the message says which and what to do."""
+
+
+class DuckDBLockTimeoutError(DuckDBLockError):
     """Another process kept the DuckDB file locked for longer than ``lock_timeout_seconds``."""
 
 
 def is_lock_conflict(error: BaseException) -> bool:
-    if isinstance(error, duckdb.IOException):
-        return any(marker in str(error) for marker in LOCK_CONFLICT_MARKERS)
-    return isinstance(error, duckdb.Error) and SAME_PROCESS_MARKER in str(error)
+    """Another *process* holds the file: worth waiting for."""
+    return isinstance(error, duckdb.IOException) and any(
+        marker in str(error) for marker in LOCK_CONFLICT_MARKERS
+    )
 
 
 def describe_lock_holder(message: str) -> str:
     """Who holds the lock, e.g. "PID 123 (duckdb /tmp/x.duckdb)", from DuckDB's error."""
-    if SAME_PROCESS_MARKER in message:
-        return f"another connection of this same process (PID {os.getpid()})"
     match = _HOLDER.search(message)
     if not match:
         return "another process"
@@ -115,6 +118,15 @@ def connect_with_retry(
         try:
             return open_database(database, config)
         except duckdb.Error as error:
+            if SAME_PROCESS_MARKER in str(error):
+                # Waiting cannot help: this very process (a notebook?) has the file open.
+                raise DuckDBLockError(
+                    f"DuckDB database {database!r} is already open in this process (PID"
+                    f" {os.getpid()}), by a connection that is not this IO manager's, and DuckDB"
+                    " opens a file only once per process. Close that connection (e.g. the"
+                    " notebook's duckdb.connect(...) or stripe_assets.database.open_database())"
+                    " before materializing from this process."
+                ) from error
             if not is_lock_conflict(error):
                 raise
             now = clock()
