@@ -56,7 +56,6 @@ def write_relation(
     row = connection.execute(
         f"SELECT count(*){', ' if names else ''}{counts_sql} FROM {source}"
     ).fetchall()[0]
-    assert row is not None
     rows, non_null = row[0], row[1:]
 
     source_types: dict[str, str] = {}

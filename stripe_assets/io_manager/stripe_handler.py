@@ -30,7 +30,7 @@ import duckdb
 from dagster import InputContext, OutputContext
 from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 
-from .metadata import WriteReport, output_metadata, preview_columns
+from .metadata import PREVIEW_ROWS, WriteReport, output_metadata, preview_columns
 from .schema import BatchColumn, Evolution, check_column_names, evolve_table
 from .spool import StripeObjects
 from .sql import (
@@ -159,11 +159,10 @@ def write_stripe_objects(
     where = f"{table_slice.schema}.{table_slice.table}"
     stage = f"_stripe_stage_{uuid4().hex}"
     loaded_at = datetime.now(UTC)
-    extras = _extra_columns(objects.extra_columns)
     try:
+        extras = _extra_columns(objects.extra_columns)
         path = objects.spool.finish()
         count = 0
-        stats: dict[str, FieldStats] = {}
         branches = _branches(connection, objects.spool.object_count)
         if path.stat().st_size:
             try:
@@ -232,7 +231,7 @@ def write_stripe_objects(
         )
         preview = connection.execute(
             f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM {target}"
-            f" WHERE {quote_ident(LOADED_AT_COLUMN)} = $1 LIMIT 5",
+            f" WHERE {quote_ident(LOADED_AT_COLUMN)} = $1 LIMIT {PREVIEW_ROWS}",
             [loaded_at],
         ).fetchall()
         summary = evolution_summary(evolution)
