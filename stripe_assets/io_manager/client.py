@@ -134,10 +134,11 @@ def connect_with_retry(
             if now >= deadline:
                 raise DuckDBLockTimeoutError(
                     f"DuckDB database {database!r} is locked by {holder}, and it was still locked"
-                    f" after waiting lock_timeout_seconds={lock_timeout_seconds:g}. DuckDB lets one"
-                    " process at a time open a file for writing: close the other DuckDB session"
-                    " that has this file open (a notebook, the DuckDB CLI, a SQL IDE, or another"
-                    " run that is stuck), or raise lock_timeout_seconds on StripeDuckDBIOManager."
+                    f" after waiting lock_timeout_seconds={lock_timeout_seconds:g}. While one"
+                    " process has a DuckDB file open, even read-only, no other can write to it:"
+                    " close the other DuckDB session that has this file open (a notebook, the"
+                    " DuckDB CLI, a SQL IDE, or a stuck run), or raise lock_timeout_seconds on"
+                    " StripeDuckDBIOManager."
                     f" DuckDB said: {error}"
                 ) from error
             if not waited and log is not None:
