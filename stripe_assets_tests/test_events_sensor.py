@@ -1,0 +1,200 @@
+"""stripe_events_sensor against the sandbox over HTTP, with real runs into a real DuckDB file."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+import pytest
+
+from stripe_assets.automation.retention import first_fetchable_day
+from stripe_assets.jobs import DAY_TABLES
+from stripe_assets.sandbox import SandboxServer
+from stripe_assets_tests.sensor_support import DB_NAME, SMALL_CONFIG, Clock, World, requested
+
+DAY = 86400
+_, HISTORY_END = SMALL_CONFIG.span()  # midnight after the last generated day
+# Noon, ten days after the generated history: the account's "now" in these tests.
+NOW = HISTORY_END + 10 * DAY + 12 * 3600
+TODAY = datetime.fromtimestamp(NOW, UTC).date()
+
+
+def day_of(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).date().isoformat()
+
+
+def expand(partitions: str) -> list[str]:
+    """"2025-01-01..2025-01-03" -> its days; a single day -> itself."""
+    first, _, last = partitions.partition("..")
+    start, end = date.fromisoformat(first), date.fromisoformat(last or first)
+    return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+
+
+@pytest.fixture
+def world(sandbox_factory: Callable[..., SandboxServer], tmp_path) -> Iterator[World]:
+    clock = Clock(NOW)
+    server = sandbox_factory(SMALL_CONFIG, clock=clock)
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield World(server, clock, tmp_path / DB_NAME, instance)
+
+
+def test_the_first_tick_starts_watching_from_now_and_reads_no_history(world: World):
+    world.server.reset_stats()
+    result, log = world.tick(cursor=None)
+    assert world.server.stats.total_requests == 0
+    assert not result.run_requests
+    assert json.loads(result.cursor or "") == {"v": 1, "through": NOW}
+    assert "watching Stripe events from 2025-07-11 12:00:00 UTC" in log.text()
+    assert "stripe-assets load" in log.text()
+
+
+def test_a_quiet_account_costs_one_request_and_requests_no_run(world: World):
+    # The newest event is 55 days old: only the time polled through matters to the guard.
+    world.clock.now = NOW + 45 * DAY
+    cursor = json.dumps({"v": 1, "through": world.clock.now - 30})
+    world.server.reset_stats()
+    result, log = world.tick(cursor)
+    assert world.server.stats.total_requests == 1
+    assert world.server.stats.requests_by_path == {"/v1/events": 1}
+    assert not result.run_requests
+    assert json.loads(result.cursor or "") == {"v": 1, "through": world.clock.now}
+    assert log.text(logging.WARNING) == ""
+
+
+def test_a_refund_of_a_months_old_charge_refreshes_that_charge_day_and_refund_rates(world: World):
+    world.load(["charges", "refunds", "events", "refund_rates"])
+    baseline = dg.evaluate_automation_conditions(defs=world.defs, instance=world.instance)
+    first, _ = world.tick(cursor=None)
+
+    charge = next(c for c in world.server.account.objects("charges")
+                  if c["status"] == "succeeded" and c["amount_refunded"] == 0
+                  and NOW - c["created"] > 60 * DAY)
+    charge_day = day_of(charge["created"])
+    world.clock.now += 60
+    refund = world.post("/v1/refunds", {"charge": charge["id"], "amount": "500"})
+    world.clock.now += 60
+    world.server.reset_stats()
+    tick, _ = world.tick(first.cursor)
+
+    assert world.server.stats.total_requests == 1
+    assert requested(tick) == {("stripe/charges", charge_day),
+                               ("stripe/refunds", TODAY.isoformat()),
+                               ("stripe/events", TODAY.isoformat())}
+    assert {r.job_name for r in tick.run_requests or []} == {"refresh_stripe_days"}
+
+    def refund_rate_row() -> tuple:
+        return world.rows(
+            "SELECT charges_refunded, amount_refunded FROM analytics.refund_rates "
+            f"WHERE charge_day = DATE '{charge_day}' AND currency = '{charge['currency']}'")[0]
+
+    before = refund_rate_row()
+    checks = {}
+    for request in tick.run_requests or []:
+        result = world.run(request)
+        checks.update({(e.asset_key.to_user_string(), e.check_name): e.passed
+                       for e in result.get_asset_check_evaluations()})
+    # The runs also ran the tables' checks, which hold on this data. (The sensor-health check
+    # cannot see a cursor in an ephemeral instance, so it warns.)
+    assert checks.pop(("stripe/events", "events_sensor_is_polling")) is False
+    assert checks and all(checks.values()), checks
+    assert ("stripe/charges", "amount_refunded_within_amount") in checks
+    assert world.rows(f"SELECT amount_refunded, refunded FROM stripe.charges "
+                      f"WHERE id = '{charge['id']}'") == [(500, False)]
+    assert world.rows(f"SELECT charge, amount FROM stripe.refunds WHERE id = '{refund['id']}'"
+                      ) == [(charge["id"], 500)]
+
+    # Declarative automation sees charges and refunds updated: refund_rates, not payouts.
+    evaluation = dg.evaluate_automation_conditions(
+        defs=world.defs, instance=world.instance, cursor=baseline.cursor)
+    wanted = {r.key for r in evaluation.results if r.true_subset.size}
+    assert dg.AssetKey(["analytics", "refund_rates"]) in wanted
+    assert dg.AssetKey(["analytics", "payout_summary"]) not in wanted
+    world.materialize("refund_rates")
+    assert refund_rate_row() == (before[0] + 1, before[1] + 500)
+
+    # The same events are not routed again on the next tick (the overlap re-reads them).
+    world.clock.now += 30
+    again, _ = world.tick(tick.cursor)
+    assert not again.run_requests
+
+
+def test_a_deleted_customer_leaves_customers_and_is_recorded_in_deleted_objects(world: World):
+    world.load(["customers", "payment_intents", "setup_intents", "payment_methods", "events",
+                "deleted_objects"])
+    first, _ = world.tick(cursor=None)
+    customer = world.server.account.objects("customers")[3]
+    world.clock.now += 60
+    world.delete(f"/v1/customers/{customer['id']}")
+    world.clock.now += 60
+    tick, _ = world.tick(first.cursor)
+
+    assert requested(tick) == {("stripe/customers", day_of(customer["created"])),
+                               ("stripe/events", TODAY.isoformat()),
+                               ("stripe/payment_methods", "all")}
+    for request in tick.run_requests or []:
+        world.run(request)
+    assert world.rows(f"SELECT count(*) FROM stripe.customers WHERE id = '{customer['id']}'"
+                      ) == [(0,)]
+    assert world.rows("SELECT count(*) FROM stripe.customers")[0][0] == SMALL_CONFIG.customers - 1
+
+    world.materialize("deleted_objects")
+    deleted = world.rows("SELECT object_type, change, epoch(deleted_at)::BIGINT, event_type, "
+                         "event_id FROM analytics.deleted_objects "
+                         f"WHERE object_id = '{customer['id']}'")
+    event_id = world.rows("SELECT id FROM stripe.events WHERE type = 'customer.deleted' "
+                          f"AND data->>'$.object.id' = '{customer['id']}'")[0][0]
+    assert deleted == [("customer", "deleted", NOW + 60, "customer.deleted", event_id)]
+
+
+def test_a_cursor_older_than_30_days_fires_the_guard_and_reloads_everything(world: World):
+    through = NOW - 31 * DAY
+    world.server.reset_stats()
+    result, log = world.tick(json.dumps({"v": 1, "through": through}))
+
+    errors = log.text(logging.ERROR)
+    # From when (the cursor minus its overlap), how long ago, and what it requests.
+    assert "up to 2025-06-10 11:55:00 UTC, 31.0 days ago" in errors
+    assert "Stripe keeps events for 30 days" in errors
+    assert "re-load of every partition that may be stale" in errors
+    assert "charges 2020-01-01..2025-07-11" in errors and "payment_links (full refresh)" in errors
+    first_events_day = first_fetchable_day(NOW)
+    assert requested(result) == {
+        *((f"stripe/{t}", f"2020-01-01..{TODAY}") for t in DAY_TABLES if t != "events"),
+        ("stripe/events", f"{first_events_day}..{TODAY}"),
+        ("stripe/payment_links", "all"), ("stripe/payment_methods", "all")}
+    assert first_events_day == TODAY - timedelta(days=29)
+    assert {r.tags["stripe_assets/reason"] for r in result.run_requests or []} == {
+        "events-beyond-retention"}
+    assert json.loads(result.cursor or "") == {"v": 1, "through": NOW}
+    assert world.server.stats.total_requests == 0  # nothing to read: everything is re-listed
+
+
+def test_a_busy_tick_stops_at_its_page_budget_and_the_next_ticks_read_the_rest(
+    sandbox: SandboxServer, tmp_path
+):
+    # The read-only session sandbox: four weeks of its generated events, one page per tick.
+    end = sandbox.config.span()[1]
+    since = end - 28 * DAY
+    window = [e for e in sandbox.account.objects("events") if e["created"] >= since - 300]
+    assert len(window) > 200  # three pages at least
+    expected = {day_of(e["data"]["object"]["created"]) for e in window
+                if e["data"]["object"]["object"] == "charge"}
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        world = World(sandbox, Clock(end + 3600), tmp_path / DB_NAME, instance)
+        cursor: str | None = json.dumps({"v": 1, "through": since})
+        charge_days: set[str] = set()
+        for ticks in range(1, 10):  # noqa: B007 (how many it took)
+            result, log = world.tick(cursor, max_pages=1)
+            charge_days |= {d for k, p in requested(result) if k == "stripe/charges"
+                            for d in expand(p)}
+            cursor = result.cursor
+            if "backlog" not in json.loads(cursor or ""):
+                break
+            assert "read on the next ticks" in log.text(logging.WARNING)
+            world.clock.now += 30
+    assert ticks >= 3
+    assert charge_days == expected
