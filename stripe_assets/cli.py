@@ -122,7 +122,12 @@ def _dev(args: argparse.Namespace) -> int:
 
 
 def _load_with_env(args: argparse.Namespace, start: date, end: date, source: str) -> int:
+    import warnings
+
     import dagster as dg
+
+    # BackfillPolicy is marked beta; the warning says nothing a `load` user can act on.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
     from stripe_assets.assets import all_assets
     from stripe_assets.load import AssetOutcome, load_assets
@@ -163,3 +168,7 @@ def _load_with_env(args: argparse.Namespace, start: date, end: date, source: str
         flush=True,
     )
     return 0 if len(ok) == len(outcomes) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

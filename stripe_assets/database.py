@@ -1,0 +1,42 @@
+"""Open the project's DuckDB file so that `stripe.charges` and `analytics.refund_rates` resolve.
+
+DuckDB names a database file's catalog after the file: `data/stripe.duckdb` becomes catalog
+`stripe`, which collides with the schema `stripe`, and `SELECT * FROM stripe.charges` fails with
+"Ambiguous reference to catalog or schema". Attaching the file under a fixed alias avoids that
+whatever the file is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from stripe_assets import settings
+
+CATALOG = "stripe_assets"
+
+
+def open_database(
+    path: str | Path | None = None,
+    read_only: bool = True,
+    config: Mapping[str, Any] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A connection with the database attached as `stripe_assets` and in use, times in UTC.
+
+    Read-only by default: readers then never block a running load for longer than they read.
+    """
+    path = str(path or settings.db_path())
+    connection = duckdb.connect(config=dict(config or {}))
+    try:
+        literal = path.replace("'", "''")
+        mode = " (READ_ONLY)" if read_only else ""
+        connection.execute(f"ATTACH '{literal}' AS {CATALOG}{mode}").fetchall()
+        connection.execute(f"USE {CATALOG}").fetchall()
+        connection.execute("SET TimeZone = 'UTC'").fetchall()
+    except BaseException:
+        connection.close()
+        raise
+    return connection

@@ -1,0 +1,51 @@
+"""Run the project's real assets against a sandbox server into a real DuckDB file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from stripe_assets.assets import all_assets
+from stripe_assets.database import open_database
+from stripe_assets.io_manager import StripeDuckDBIOManager
+from stripe_assets.load import AssetOutcome, load_assets
+from stripe_assets.stripe_client import StripeClient
+
+TEST_KEY = "sk_test_51PipelineKeyNeverLogged7Hq2"
+
+
+def resources_for(url: str, db: Path, key: str = TEST_KEY, **client: object) -> dict[str, object]:
+    options: dict[str, object] = {"requests_per_second": 1000, "retry_base_delay_seconds": 0.01}
+    options.update(client)
+    return {
+        "stripe": StripeClient(api_key=key, api_base=url, **options),  # type: ignore[arg-type]
+        "io_manager": StripeDuckDBIOManager(database=str(db)),
+    }
+
+
+def sandbox_days(server) -> tuple[date, date]:
+    """First and last day holding objects in the sandbox account."""
+    created = [o["created"] for name in ("charges", "customers", "payouts", "refunds")
+               for o in server.account.objects(name)]
+    first = datetime.fromtimestamp(min(created), UTC).date()
+    last = datetime.fromtimestamp(max(created), UTC).date()
+    return first, last
+
+
+def load_everything(
+    server, db: Path, names: Sequence[str] | None = None,
+    instance: dg.DagsterInstance | None = None, **client: object,
+) -> list[AssetOutcome]:
+    start, end = sandbox_days(server)
+    assets = [a for a in all_assets if names is None or a.key.path[-1] in names]
+    with instance or dg.DagsterInstance.ephemeral() as inst:
+        return load_assets(assets, resources_for(server.url, db, **client), inst, start, end,
+                           report=lambda outcome: None)
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with open_database(db) as con:
+        return con.execute(sql).fetchall()

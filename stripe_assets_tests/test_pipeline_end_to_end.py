@@ -1,0 +1,140 @@
+"""Every asset materialized for real: sandbox over HTTP → Dagster → DuckDB file."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+
+from stripe_assets_tests.pipeline import load_everything, rows
+
+TABLES = ["stripe.customers", "stripe.charges", "stripe.payment_intents", "stripe.setup_intents",
+          "stripe.refunds", "stripe.payouts", "stripe.payment_links", "stripe.payment_methods",
+          "analytics.refund_rates", "analytics.payout_summary"]
+
+# Written out here rather than imported, so the test checks the project's table independently.
+ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx",
+                "vnd", "vuv", "xaf", "xof", "xpf"}
+THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
+
+
+def major(amount: int, currency: str) -> Decimal:
+    exp = 0 if currency in ZERO_DECIMAL else 3 if currency in THREE_DECIMAL else 2
+    return Decimal(amount).scaleb(-exp)
+
+
+def day(ts: int):
+    return datetime.fromtimestamp(ts, UTC).date()
+
+
+@pytest.fixture(scope="module")
+def db(sandbox, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("e2e") / "stripe.duckdb"
+    outcomes = load_everything(sandbox, path)
+    failures = [(o.name, o.error) for o in outcomes if not o.ok]
+    assert not failures
+    return path
+
+
+def test_all_ten_tables_exist_and_are_not_empty(db):
+    for table in TABLES:
+        assert rows(db, f"SELECT count(*) FROM {table}")[0][0] > 0, table
+
+
+@pytest.mark.parametrize("name", ["customers", "charges", "payment_intents", "setup_intents",
+                                  "refunds", "payouts", "payment_links"])
+def test_each_table_holds_exactly_the_objects_stripe_lists(db, sandbox, name):
+    expected = sorted(o["id"] for o in sandbox.account.objects(name))
+    loaded = sorted(r[0] for r in rows(db, f"SELECT id FROM stripe.{name}"))
+    assert loaded == expected
+
+
+def test_payment_methods_are_saved_ones_plus_guest_ones_referenced_by_intents(db, sandbox):
+    account = sandbox.account
+    saved = {o["id"] for o in account.objects("payment_methods") if o.get("customer")}
+    referenced = {o["payment_method"] for name in ("payment_intents", "setup_intents")
+                  for o in account.objects(name) if o.get("payment_method")}
+    loaded = {r[0] for r in rows(db, "SELECT id FROM stripe.payment_methods")}
+    assert loaded == saved | referenced
+    guests = rows(db, "SELECT count(*) FROM stripe.payment_methods WHERE customer IS NULL")
+    assert guests[0][0] > 0
+
+
+def test_columns_are_typed_from_stripe_fields(db):
+    types = dict(rows(db, "SELECT column_name, data_type FROM information_schema.columns "
+                          "WHERE table_schema = 'stripe' AND table_name = 'charges'"))
+    assert types["id"] == "VARCHAR"
+    assert types["amount"] == "BIGINT"
+    assert types["created"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["captured"] == "BOOLEAN"
+    assert types["billing_details"] == "JSON"
+    assert types["_stripe_api_version"] == "VARCHAR"
+    assert types["_loaded_at"] == "TIMESTAMP WITH TIME ZONE"
+    payouts = dict(rows(db, "SELECT column_name, data_type FROM information_schema.columns "
+                            "WHERE table_schema = 'stripe' AND table_name = 'payouts'"))
+    assert payouts["arrival_date"] == "TIMESTAMP WITH TIME ZONE"
+
+
+def test_refund_rates_match_an_independent_computation(db, sandbox):
+    refunded: dict[str, int] = defaultdict(int)
+    for r in sandbox.account.objects("refunds"):
+        if r["status"] == "succeeded":
+            refunded[r["charge"]] += r["amount"]
+    expected: dict[tuple, list[int]] = {}
+    for c in sandbox.account.objects("charges"):
+        if c["status"] != "succeeded":
+            continue
+        row = expected.setdefault((day(c["created"]), c["currency"]), [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += c["id"] in refunded
+        row[2] += c["amount_captured"]
+        row[3] += refunded.get(c["id"], 0)
+    got = {(r[0], r[1]): r[2:] for r in rows(db, """
+        SELECT charge_day, currency, charges_succeeded, charges_refunded, amount_charged,
+               amount_refunded, refund_rate_count, refund_rate_amount, amount_charged_major,
+               amount_refunded_major FROM analytics.refund_rates""")}
+    assert set(got) == set(expected)
+    currencies = {c for _, c in expected}
+    assert currencies & ZERO_DECIMAL and currencies & THREE_DECIMAL, currencies
+    for key, (n, n_ref, charged, amount_refunded) in expected.items():
+        g = got[key]
+        assert g[:4] == (n, n_ref, charged, amount_refunded), key
+        assert g[4] == pytest.approx(n_ref / n)
+        assert g[5] == pytest.approx(amount_refunded / charged if charged else None)
+        assert g[6] == major(charged, key[1])
+        assert g[7] == major(amount_refunded, key[1])
+    assert any(v[1] for v in expected.values()), "the sandbox has refunded charges"
+
+
+def test_payout_summary_matches_an_independent_computation(db, sandbox):
+    expected: dict[tuple, list] = {}
+    for p in sandbox.account.objects("payouts"):
+        arrival = day(p["arrival_date"]).replace(day=1)
+        key = (arrival, p["currency"], p["status"], p["method"])
+        row = expected.setdefault(key, [0, 0, p["arrival_date"], p["arrival_date"]])
+        row[0] += 1
+        row[1] += p["amount"]
+        row[2] = min(row[2], p["arrival_date"])
+        row[3] = max(row[3], p["arrival_date"])
+    got = {tuple(r[:4]): r[4:] for r in rows(db, """
+        SELECT arrival_month, currency, status, method, payouts, amount, amount_major,
+               avg_amount_major, epoch(first_arrival)::BIGINT, epoch(last_arrival)::BIGINT
+        FROM analytics.payout_summary""")}
+    assert set(got) == set(expected)
+    assert {k[1] for k in expected} & ZERO_DECIMAL
+    for key, (n, amount, first, last) in expected.items():
+        g = got[key]
+        assert g[0] == n and g[1] == amount
+        assert g[2] == major(amount, key[1])
+        # The average is rounded half away from zero to 3 decimals (0.001 of a major unit).
+        assert g[3] == (major(amount, key[1]) / n).quantize(Decimal("0.001"), ROUND_HALF_UP)
+        assert (g[4], g[5]) == (first, last)
+
+
+def test_every_row_records_the_pinned_api_version(db):
+    for table in TABLES[:8]:
+        versions = rows(db, f"SELECT DISTINCT _stripe_api_version FROM {table}")
+        assert versions == [("2024-06-20",)], table
