@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,7 +167,7 @@ class StripeClient(dg.ConfigurableResource):
         params: Mapping[str, Any] | None = None,
         path: str | None = None,
         limit: int = 100,
-    ) -> Iterator[Page]:
+    ) -> Generator[Page, None, None]:
         """Yield every page of a list, newest first, following `starting_after` cursors.
 
         `created_gte`/`created_lt` (Unix seconds) window the list where Stripe supports it.
