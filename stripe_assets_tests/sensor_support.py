@@ -24,8 +24,9 @@ from stripe_assets_tests.pipeline import resources_for, rows, sandbox_days
 # Small, so that a test loads its tables in a second or two. History ends on END_DAY.
 SMALL_CONFIG = SandboxConfig(seed=7, customers=40, charges=150, days=120, end=date(2025, 6, 30))
 AUTH = ("sk_test_writer", "")
-# Not named stripe.duckdb: the file name does not matter to these tests.
-DB_NAME = "warehouse.duckdb"
+# The default file name: the catalog is then called `stripe` like the schema, which every
+# reader of `stripe.<table>` must cope with.
+DB_NAME = "stripe.duckdb"
 
 
 class Clock:

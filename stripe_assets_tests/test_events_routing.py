@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -124,7 +125,7 @@ def test_the_cursor_is_small_json_that_round_trips():
 
 @pytest.mark.parametrize("raw", ["not json", '{"v": 99, "through": 1}', '{"v": 1}', "[1]"])
 def test_an_unreadable_cursor_fails_loudly_with_how_to_reset_it(raw):
-    with pytest.raises(CursorError, match="Set cursor"):
+    with pytest.raises(CursorError, match="edit the cursor"):
         EventsCursor.from_json(raw)
 
 
@@ -132,7 +133,8 @@ class FakeLog:
     """Events newest first, read through the fetch protocol the sensor uses."""
 
     def __init__(self, events: list[dict[str, Any]], page_size: int = 2):
-        self.events = sorted(events, key=lambda e: e["created"], reverse=True)
+        newest_first = sorted(events, key=lambda e: e["created"], reverse=True)
+        self.events: list[Mapping[str, Any]] = list(newest_first)
         self.page_size = page_size
         self.calls: list[tuple[int, int]] = []
 

@@ -10,10 +10,21 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import pytest
 
+from stripe_assets.assets.partitions import daily_partitions
+from stripe_assets.automation.events_sensor import _log_skipped
 from stripe_assets.automation.retention import first_fetchable_day
+from stripe_assets.automation.routing import route_events
 from stripe_assets.jobs import DAY_TABLES
 from stripe_assets.sandbox import SandboxServer
-from stripe_assets_tests.sensor_support import DB_NAME, SMALL_CONFIG, Clock, World, requested
+from stripe_assets.stripe_client import StripeRetriesExhaustedError
+from stripe_assets_tests.sensor_support import (
+    DB_NAME,
+    SMALL_CONFIG,
+    Captured,
+    Clock,
+    World,
+    requested,
+)
 
 DAY = 86400
 _, HISTORY_END = SMALL_CONFIG.span()  # midnight after the last generated day
@@ -159,10 +170,11 @@ def test_a_cursor_older_than_30_days_fires_the_guard_and_reloads_everything(worl
     assert "up to 2025-06-10 11:55:00 UTC, 31.0 days ago" in errors
     assert "Stripe keeps events for 30 days" in errors
     assert "re-load of every partition that may be stale" in errors
-    assert "charges 2020-01-01..2025-07-11" in errors and "payment_links (full refresh)" in errors
+    start = daily_partitions.get_first_partition_key()  # STRIPE_START_DATE
+    assert f"charges {start}..2025-07-11" in errors and "payment_links (full refresh)" in errors
     first_events_day = first_fetchable_day(NOW)
     assert requested(result) == {
-        *((f"stripe/{t}", f"2020-01-01..{TODAY}") for t in DAY_TABLES if t != "events"),
+        *((f"stripe/{t}", f"{start}..{TODAY}") for t in DAY_TABLES if t != "events"),
         ("stripe/events", f"{first_events_day}..{TODAY}"),
         ("stripe/payment_links", "all"), ("stripe/payment_methods", "all")}
     assert first_events_day == TODAY - timedelta(days=29)
@@ -198,3 +210,28 @@ def test_a_busy_tick_stops_at_its_page_budget_and_the_next_ticks_read_the_rest(
             world.clock.now += 30
     assert ticks >= 3
     assert charge_days == expected
+
+
+def test_a_failing_stripe_fails_the_tick_fast_and_keeps_the_cursor(world: World):
+    cursor = json.dumps({"v": 1, "through": NOW - 30})
+    world.server.inject("500", count=10, path_prefix="/v1/events")
+    with pytest.raises(StripeRetriesExhaustedError, match="kept failing"):
+        world.tick(cursor)  # Dagster keeps the cursor of a failed tick: the next one retries
+    assert world.server.stats.requests_by_path == {"/v1/events": 2}  # bounded for the tick
+
+
+def test_skipped_events_are_logged_with_examples():
+    routing = route_events(
+        [{"id": "evt_1", "created": NOW, "type": "invoice.paid",
+          "data": {"object": {"id": "in_1", "object": "invoice", "created": NOW}}},
+         {"id": "evt_2", "created": NOW, "type": "charge.updated",
+          "data": {"object": {"id": "ch_old", "object": "charge", "created": NOW - 400 * DAY}}}],
+        first_day=TODAY - timedelta(days=100), last_day=TODAY)
+    log = logging.getLogger("test_skipped_events")
+    log.setLevel(logging.DEBUG)
+    captured = Captured()
+    log.addHandler(captured)
+    _log_skipped(log, routing, TODAY - timedelta(days=100))
+    assert "objects this project does not load: invoice x1" in captured.text()
+    assert "created before the first partition" in captured.text(logging.WARNING)
+    assert "charges ch_old (2024-06-06)" in captured.text(logging.WARNING)

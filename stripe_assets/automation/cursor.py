@@ -54,8 +54,8 @@ class EventsCursor:
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise CursorError(
-                f"The stripe_events_sensor cursor {raw[:200]!r} cannot be read ({exc}). Reset it "
-                "in the UI (Sensors -> stripe_events_sensor -> Set cursor) to "
+                f"The stripe_events_sensor cursor {raw[:200]!r} cannot be read ({exc}). Set "
+                "it on the sensor's page in the UI (edit the cursor) to "
                 '{"v":1,"through":<Unix time to read events from>}, or clear it to start '
                 "watching from now."
             ) from None

@@ -44,11 +44,12 @@ def tick_client(stripe: StripeClient) -> StripeClient:
     """The same client with retries bounded so that a tick ends well inside 60 s even when
     Stripe is failing (a failed tick keeps its cursor: the next one tries again)."""
     fields = {name: getattr(stripe, name) for name in StripeClient.model_fields}
+    # Worst case per request: 2 attempts x (5 s connect + 8 s read) + 4 s of backoff.
     fields.update(
-        max_attempts=min(stripe.max_attempts, 3),
-        max_retry_seconds=min(stripe.max_retry_seconds, 8.0),
+        max_attempts=min(stripe.max_attempts, 2),
+        max_retry_seconds=min(stripe.max_retry_seconds, 4.0),
         connect_timeout_seconds=min(stripe.connect_timeout_seconds, 5.0),
-        read_timeout_seconds=min(stripe.read_timeout_seconds, 10.0),
+        read_timeout_seconds=min(stripe.read_timeout_seconds, 8.0),
     )
     return StripeClient(**fields)
 
