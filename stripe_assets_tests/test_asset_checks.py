@@ -43,8 +43,9 @@ CREATE TABLE stripe.payment_links AS SELECT * FROM (VALUES
 
 
 def warehouse(tmp_path: Path, *statements: str) -> DuckDBReader:
-    db = tmp_path / "warehouse.duckdb"
-    with duckdb.connect(str(db)) as con:
+    db = tmp_path / "stripe.duckdb"  # catalog `stripe` and schema `stripe`: the checks cope
+    with duckdb.connect() as con:  # attached under another name: `stripe` is the schema only
+        con.execute(f"ATTACH '{db}' AS built; USE built")
         for sql in (GOOD, *statements):
             con.execute(sql)
     return DuckDBReader(database=str(db), lock_timeout_seconds=5)
@@ -142,7 +143,7 @@ def test_checks_wait_for_a_writer_and_never_take_the_write_lock(tmp_path):
     # While a check reads, another process can still open the file read-only.
     with reader.connect() as con, duckdb.connect(reader.database, read_only=True) as other:
         assert con.execute("SELECT count(*) FROM stripe.charges").fetchall() == [(3,)]
-        assert other.execute("SELECT count(*) FROM stripe.charges").fetchall() == [(3,)]
+        assert other.execute("SELECT count(*) FROM stripe.stripe.charges").fetchall() == [(3,)]
 
 
 def test_the_events_sensor_check_reads_the_cursor_stored_in_the_instance(tmp_path):

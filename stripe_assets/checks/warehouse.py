@@ -1,8 +1,7 @@
 """Read-only access to the DuckDB file for asset checks: they never take the write lock.
 
-The file is attached under the alias `warehouse`, so `stripe.charges` means the schema
-`stripe` whatever the file is called (a file named stripe.duckdb would otherwise make `stripe`
-both a catalog and a schema, and DuckDB refuses the ambiguous name).
+Opened with the project's `open_database` (the file attached under a fixed alias, so that
+`stripe.charges` resolves whatever the file is called), waiting while a run writes.
 """
 
 from __future__ import annotations
@@ -17,10 +16,8 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from stripe_assets.database import CATALOG, open_database
 from stripe_assets.io_manager.client import is_lock_conflict
-from stripe_assets.io_manager.sql import quote_literal
-
-ALIAS = "warehouse"
 
 
 class WarehouseMissingError(RuntimeError):
@@ -41,30 +38,24 @@ class DuckDBReader(dg.ConfigurableResource):
             raise WarehouseMissingError(
                 f"DuckDB file {self.database} does not exist: load the Stripe tables first."
             )
-        connection = duckdb.connect()
+        connection = self._open()
         try:
-            self._attach(connection)
-            connection.execute(f"USE {ALIAS}").fetchall()
-            connection.execute("SET TimeZone = 'UTC'").fetchall()
             yield connection
         finally:
             connection.close()
 
-    def _attach(self, connection: duckdb.DuckDBPyConnection) -> None:
+    def _open(self) -> duckdb.DuckDBPyConnection:
         """A writer holds the file exclusively for one short transaction: wait for it."""
         deadline = time.monotonic() + self.lock_timeout_seconds
         delay = 0.05
         while True:
             try:
-                connection.execute(
-                    f"ATTACH {quote_literal(self.database)} AS {ALIAS} (READ_ONLY)"
-                ).fetchall()
-                return
+                return open_database(self.database, read_only=True)
             except duckdb.IOException as error:
                 if not is_lock_conflict(error) or time.monotonic() >= deadline:
                     raise
                 time.sleep(delay * random.uniform(0.5, 1.5))
-                delay = min(delay * 2, 2.0)
+                delay = min(delay * 2, 1.0)
 
 
 def table_columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
@@ -72,6 +63,6 @@ def table_columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str
     rows = connection.execute(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_catalog = ? AND table_schema = ? AND table_name = ?",
-        [ALIAS, schema, table],
+        [CATALOG, schema, table],
     ).fetchall()
     return {r[0] for r in rows}
