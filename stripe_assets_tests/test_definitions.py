@@ -1,6 +1,6 @@
 """The code location `dagster dev` loads: every asset, its lineage and its settings."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from dagster._core.definitions.freshness import TimeWindowFreshnessPolicy
@@ -167,3 +167,23 @@ def test_instigators_run_or_not_by_default_as_the_instance_sees_them(tmp_path):
             assert not current_state(instance, repo.get_sensor("stripe_events_sensor")).is_running
             assert current_state(instance, repo.get_schedule("refresh_recent_days")).is_running
             assert current_state(instance, repo.get_sensor("stripe_automation_sensor")).is_running
+
+
+def test_the_sensor_health_check_runs_hourly_on_its_own_and_nothing_else_runs_idle():
+    """Evaluated by the automation sensor, not only after loads: a stopped events sensor
+    launches no run, and its health check must still report that."""
+    def at(hour: int, minute: int) -> datetime:
+        return datetime(2026, 1, 1, hour, minute, tzinfo=UTC)
+
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance,
+                                                  evaluation_time=at(10, 0))
+        same_hour = dg.evaluate_automation_conditions(defs=defs, instance=instance,
+                                                      cursor=first.cursor,
+                                                      evaluation_time=at(10, 10))
+        past_quarter = dg.evaluate_automation_conditions(defs=defs, instance=instance,
+                                                         cursor=same_hour.cursor,
+                                                         evaluation_time=at(10, 20))
+    assert first.total_requested == same_hour.total_requested == 0
+    assert [r.key for r in past_quarter.results if r.true_subset.size] == [
+        dg.AssetCheckKey(dg.AssetKey(["stripe", "events"]), "events_sensor_is_polling")]
