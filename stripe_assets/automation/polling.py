@@ -51,7 +51,7 @@ def fetch_window(
             if read.pages >= max_pages or time.monotonic() >= deadline:
                 break
     finally:
-        pages.close()  # type: ignore[attr-defined]
+        pages.close()
     if not read.complete:
         read.oldest = min(int(e["created"]) for e in read.events)
     return read
