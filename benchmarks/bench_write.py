@@ -1,0 +1,247 @@
+"""The local path alone: Stripe list responses already received -> committed DuckDB rows.
+
+Fetches every charge page from a sandbox once (not timed), then times what our loader does
+with each HTTP response body after it arrives, twice over the same bodies:
+
+1. client: `json.loads` + the client's page validation (`_as_page`) + appending the raw body to
+   the asset's spool (`ObjectSpool.add_page_body`), page by page as the fetch threads do;
+2. write: the IO manager's `handle_output` for `stripe/charges` over the partition range of
+   the data (one transaction: delete the slice, stage, type, insert, verify, commit).
+
+Run with the project's venv (it imports stripe_assets):
+
+    .venv/bin/python benchmarks/bench_write.py                 # starts a 50,000-charge sandbox
+    .venv/bin/python benchmarks/bench_write.py --base-url URL  # a running sandbox
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import dagster as dg  # noqa: E402
+import duckdb  # noqa: E402
+from benchlib import TEST_KEY, Machine, Sandbox  # noqa: E402
+
+from stripe_assets.database import open_database  # noqa: E402
+from stripe_assets.io_manager import ObjectSpool, StripeDuckDBIOManager, StripeObjects  # noqa: E402
+from stripe_assets.settings import STRIPE_VERSION_DEFAULT  # noqa: E402
+from stripe_assets.stripe_client.resource import _as_page  # noqa: E402
+
+PATH = "/v1/charges"
+
+
+class StatementTimes:
+    """--profile: wraps duckdb.connect so that every statement the IO manager runs is timed
+    (execute plus fetch), to show where the write spends its time."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = {}
+        self._connect = duckdb.connect
+
+    def install(self) -> None:
+        times = self
+
+        class Result:
+            def __init__(self, result: Any, sql: str):
+                self._result, self._sql = result, sql
+
+            def __getattr__(self, name: str) -> Any:
+                attr = getattr(self._result, name)
+                if not name.startswith("fetch"):
+                    return attr
+
+                def fetch(*a: Any, **k: Any) -> Any:
+                    began = time.perf_counter()
+                    try:
+                        return attr(*a, **k)
+                    finally:
+                        times.times[self._sql][-1] += time.perf_counter() - began
+
+                return fetch
+
+        class Connection:
+            def __init__(self, connection: Any):
+                self._connection = connection
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._connection, name)
+
+            def __enter__(self) -> Connection:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self._connection.__exit__(*exc)
+
+            def execute(self, sql: str, *a: Any, **k: Any) -> Any:
+                key = " ".join(sql.split())
+                key = re.sub(r"_stripe_stage_[0-9a-f]+", "<stage>", key)
+                key = re.sub(r"'[^']*\.json'", "'<spool>'", key)[:110]
+                began = time.perf_counter()
+                result = self._connection.execute(sql, *a, **k)
+                times.times.setdefault(key, []).append(time.perf_counter() - began)
+                return Result(result, key)
+
+        def connect(*a: Any, **k: Any) -> Any:
+            return Connection(self._connect(*a, **k))
+
+        duckdb.connect = connect  # type: ignore[assignment]
+
+    def report(self, runs: int, top: int = 12) -> list[str]:
+        rows = sorted(self.times.items(), key=lambda kv: -sum(kv[1]))
+        total = sum(sum(v) for v in self.times.values()) / runs
+        lines = [f"  {total:6.3f} s per write in {sum(len(v) for v in self.times.values()) // runs}"
+                 " statements; the slowest (seconds per write, statement):"]
+        lines += [f"  {sum(v) / runs:6.3f}  {k}" for k, v in rows[:top]]
+        return lines
+
+
+def fetch_bodies(base_url: str, key: str) -> list[bytes]:
+    """Every page of /v1/charges, newest first, as the raw bytes the server sent."""
+    bodies: list[bytes] = []
+    cursor: str | None = None
+    while True:
+        query = {"limit": 100, **({"starting_after": cursor} if cursor else {})}
+        request = urllib.request.Request(
+            f"{base_url}{PATH}?{urllib.parse.urlencode(query)}",
+            headers={"Authorization": f"Bearer {key}", "Stripe-Version": STRIPE_VERSION_DEFAULT},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = response.read()
+        bodies.append(body)
+        payload = json.loads(body)
+        if not payload["has_more"]:
+            return bodies
+        cursor = payload["data"][-1]["id"]
+
+
+def client_side(bodies: list[bytes], directory: Path) -> tuple[ObjectSpool, float]:
+    """What the client and the asset do per response: parse, validate, spool the raw body."""
+    spool = ObjectSpool(directory=directory, prefix="charges")
+    began = time.perf_counter()
+    for body in bodies:
+        page = _as_page(PATH, body, json.loads(body), None)
+        spool.add_page_body(page.body, len(page.objects))
+    spool.finish()
+    return spool, time.perf_counter() - began
+
+
+def io_manager_write(spool: ObjectSpool, db_path: Path, first_day: str, last_day: str) -> float:
+    """The IO manager's handle_output of `stripe/charges` for the days [first_day, last_day]."""
+    partitions = dg.DailyPartitionsDefinition(start_date=first_day, timezone="UTC", end_offset=1)
+    context = dg.build_output_context(
+        asset_key=dg.AssetKey(["stripe", "charges"]),
+        definition_metadata={"partition_expr": "created"},
+        asset_partitions_def=partitions,
+        asset_partition_key_range=dg.PartitionKeyRange(first_day, last_day),
+    )
+    io_manager = StripeDuckDBIOManager(database=str(db_path)).create_io_manager(None)
+    began = time.perf_counter()
+    objects = StripeObjects(spool=spool, api_version=STRIPE_VERSION_DEFAULT)
+    io_manager.handle_output(context, objects)
+    return time.perf_counter() - began
+
+
+def created_days(bodies: list[bytes]) -> tuple[str, str]:
+    newest = json.loads(bodies[0])["data"][0]["created"]
+    oldest = json.loads(bodies[-1])["data"][-1]["created"]
+
+    def day(ts: int) -> str:
+        return datetime.fromtimestamp(ts, UTC).date().isoformat()
+
+    return day(oldest), day(newest)
+
+
+def measure(base_url: str, key: str, repeat: int, workdir: Path,
+            profile: StatementTimes | None = None) -> dict[str, Any]:
+    bodies = fetch_bodies(base_url, key)
+    objects = sum(len(json.loads(b)["data"]) for b in bodies)
+    first_day, last_day = created_days(bodies)
+    runs: list[dict[str, float]] = []
+    for i in range(repeat):
+        db_path = workdir / f"bench_write_{i}.duckdb"
+        spool, client_s = client_side(bodies, workdir)
+        if profile is not None:
+            profile.install()
+        write_s = io_manager_write(spool, db_path, first_day, last_day)
+        if profile is not None:
+            duckdb.connect = profile._connect  # type: ignore[assignment]
+        with open_database(db_path) as connection:
+            row = connection.execute("SELECT count(*), count(DISTINCT id) FROM stripe.charges")
+            rows, distinct = row.fetchone() or (0, 0)
+        if rows != objects or distinct != objects:
+            raise SystemExit(f"wrote {rows} rows ({distinct} distinct ids), expected {objects}")
+        runs.append({"client_s": client_s, "write_s": write_s, "total_s": client_s + write_s})
+        db_path.unlink(missing_ok=True)
+    median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    return {
+        "objects": objects,
+        "pages": len(bodies),
+        "bytes": sum(len(b) for b in bodies),
+        "repeat": repeat,
+        **{k: round(v, 3) for k, v in median.items()},
+        "client_objects_per_s": round(objects / median["client_s"]),
+        "write_objects_per_s": round(objects / median["write_s"]),
+        "local_objects_per_s": round(objects / median["total_s"]),
+        "runs": [{k: round(v, 3) for k, v in r.items()} for r in runs],
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", help="a running sandbox; default: start one")
+    parser.add_argument("--key", default=os.environ.get("STRIPE_API_KEY", TEST_KEY))
+    parser.add_argument("--charges", type=int, default=50_000, help="when starting a sandbox")
+    parser.add_argument("--customers", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3, help="runs; the median is reported")
+    parser.add_argument("--json", action="store_true", help="print one JSON line only")
+    parser.add_argument("--profile", action="store_true",
+                        help="also time each SQL statement of the IO manager write")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="stripe-bench-write-") as tmp:
+        workdir = Path(tmp)
+        sandbox = None
+        base_url = args.base_url
+        if not base_url:
+            sandbox = Sandbox(args.charges, args.customers, workdir / "sandbox.log")
+            base_url = sandbox.url
+        try:
+            profile = StatementTimes() if args.profile else None
+            result = measure(base_url, args.key, args.repeat, workdir, profile)
+        finally:
+            if sandbox is not None:
+                sandbox.stop()
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(Machine.describe().line())
+    print(f"{result['objects']:,} charges in {result['pages']} pages "
+          f"({result['bytes'] / 1e6:.0f} MB of JSON), median of {result['repeat']} runs:")
+    for label, key in [("client: parse + validate + spool", "client"),
+                       ("IO manager write (one transaction)", "write"),
+                       ("local path, response -> committed rows", "local")]:
+        seconds = result[f"{key}_s" if key != "local" else "total_s"]
+        print(f"  {label:<40} {seconds:7.2f} s  {result[f'{key}_objects_per_s']:>9,} objects/s")
+    if profile is not None:
+        print("\n".join(profile.report(args.repeat)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
