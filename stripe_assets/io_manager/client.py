@@ -38,17 +38,17 @@ import duckdb
 from dagster import InputContext, OutputContext
 from dagster._core.storage.db_io_manager import DbClient, TableSlice
 
+from stripe_assets.database import open_database
+
 from .schema import table_exists
 from .sql import (
     current_catalog,
     partition_predicate,
     quote_ident,
-    quote_literal,
     select_statement,
     table_name,
 )
 
-CATALOG = "stripe_assets"
 LOCK_CONFLICT_MARKERS = ("Could not set lock on file", "Conflicting lock is held")
 # Another DuckDB instance of this very process has the file open (DuckDB refuses to open it twice).
 SAME_PROCESS_MARKER = "Unique file handle conflict"
@@ -89,18 +89,6 @@ def describe_lock_holder(message: str) -> str:
     return f"PID {pid} ({command})"
 
 
-def open_database(database: str, config: Mapping[str, Any]) -> duckdb.DuckDBPyConnection:
-    """A read-write connection with ``database`` attached as ``stripe_assets`` and in use."""
-    connection = duckdb.connect(":memory:", config=dict(config))
-    try:
-        connection.execute(f"ATTACH {quote_literal(database)} AS {CATALOG}").fetchall()
-        connection.execute(f"USE {CATALOG}").fetchall()
-    except BaseException:
-        connection.close()
-        raise
-    return connection
-
-
 def connect_with_retry(
     database: str,
     *,
@@ -116,7 +104,7 @@ def connect_with_retry(
     waited = False
     while True:
         try:
-            return open_database(database, config)
+            return open_database(database, read_only=False, config=config)
         except duckdb.Error as error:
             if SAME_PROCESS_MARKER in str(error):
                 # Waiting cannot help: this very process (a notebook?) has the file open.
