@@ -20,6 +20,8 @@ setup(
     ],
     extras_require={
         "dev": [
+            # The stock IO manager, only so the tests can prove the defects ours fixes.
+            f"dagster-duckdb-pandas=={DAGSTER_LIBS}",
             "pytest>=8",
             "pytest-timeout>=2.3",
             "hypothesis>=6.100",
