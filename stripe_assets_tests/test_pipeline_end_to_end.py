@@ -138,3 +138,23 @@ def test_every_row_records_the_pinned_api_version(db):
     for table in TABLES[:8]:
         versions = rows(db, f"SELECT DISTINCT _stripe_api_version FROM {table}")
         assert versions == [("2024-06-20",)], table
+
+
+def test_a_new_account_with_no_refunds_or_payouts_still_gets_tables_and_analytics(
+    sandbox_factory, tmp_path
+):
+    from dataclasses import replace
+
+    from stripe_assets_tests.conftest import SANDBOX_CONFIG
+
+    server = sandbox_factory(replace(SANDBOX_CONFIG, charges=150, refund_rate=0.0, payouts=0))
+    db = tmp_path / "stripe.duckdb"
+    outcomes = load_everything(server, db, names=["charges", "refunds", "payouts",
+                                                  "refund_rates", "payout_summary"])
+    assert [(o.name, o.error) for o in outcomes if not o.ok] == []
+    assert rows(db, "SELECT count(*) FROM stripe.refunds") == [(0,)]
+    refund_columns = dict(rows(db, "SELECT column_name, data_type FROM information_schema.columns"
+                                   " WHERE table_name = 'refunds'"))
+    assert refund_columns["charge"] == "VARCHAR" and refund_columns["amount"] == "BIGINT"
+    assert rows(db, "SELECT sum(charges_refunded) FROM analytics.refund_rates") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM analytics.payout_summary") == [(0,)]

@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 
 from stripe_assets.assets.fetch_metadata import api_cost_metadata
+from stripe_assets.columns import core_columns
 from stripe_assets.io_manager.spool import ObjectSpool, StripeObjects
 from stripe_assets.stripe_client import StripeClient
 
@@ -31,4 +32,5 @@ def fetch_to_spool(
         f"{name}: fetched {spool.object_count} objects in {int(cost['pages'])} pages "
         f"({int(cost['requests'])} requests, {int(cost['retries'])} retries)"
     )
-    return StripeObjects(spool=spool, api_version=stripe.stripe_version)
+    core = {column: spec.type for column, spec in core_columns(name).items()}
+    return StripeObjects(spool=spool, api_version=stripe.stripe_version, core_columns=core)

@@ -13,24 +13,14 @@ from typing import Any
 from dagster import MetadataValue, TableColumn, TableSchema
 from dagster._core.definitions.metadata import TableMetadataSet
 
+from stripe_assets.columns import column_descriptions
+
 from .schema import Evolution, table_columns
 from .sql import current_catalog, table_name
 from .type_mapping import JSON
 
-# Descriptions of the columns people look at first (shown in the UI's column schema).
-COLUMN_DESCRIPTIONS: Mapping[str, str] = {
-    "id": "Stripe object id, e.g. ch_3Pq...: unique per object type.",
-    "created": "When Stripe created the object (UTC); daily partitions are cut on it.",
-    "amount": "Amount in the currency's minor unit (cents for USD, yen for JPY): not divided.",
-    "amount_captured": "Amount captured, in minor units.",
-    "amount_refunded": "Amount refunded so far, in minor units.",
-    "currency": "Three-letter ISO currency code, lower case.",
-    "status": "Stripe's status of the object (e.g. succeeded, pending, failed).",
-    "customer": "Id of the Stripe customer (cus_...) the object belongs to, if any.",
-    "arrival_date": "When the payout is expected to arrive in the bank account (UTC).",
-    "_stripe_api_version": "Stripe-Version the object was rendered in when it was loaded.",
-    "_loaded_at": "When this row was written (UTC); one value per write.",
-}
+# Shown in the UI's column schema; the table lives with the core column types.
+COLUMN_DESCRIPTIONS: Mapping[str, str] = column_descriptions()
 
 PREVIEW_COLUMNS = ("id", "created", "amount", "currency", "status", "customer")
 PREVIEW_ROWS = 5

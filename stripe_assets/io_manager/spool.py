@@ -72,6 +72,9 @@ class StripeObjects:
     spool: ObjectSpool
     api_version: str  # the Stripe-Version the objects were rendered in: `_stripe_api_version`
     extra_columns: dict[str, Any] = field(default_factory=dict)  # constant columns to add
+    # name -> DuckDB type: columns the table always has, even when no object carries them yet
+    # (an empty first load, or a field Stripe omits), so downstream SQL can rely on them.
+    core_columns: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,7 @@ def write_stripe_objects(
         keys = _ordered_keys(_first_key_order(connection, stage), stats)
         _check_keys(keys, stats, count, extras, where)
         batch = [BatchColumn(key, decide_field_type(stats[key])) for key in keys]
+        batch += _absent_core_columns(objects, keys)
         batch += [
             BatchColumn(API_VERSION_COLUMN, FieldType(VARCHAR)),
             BatchColumn(LOADED_AT_COLUMN, FieldType(TIMESTAMPTZ)),
@@ -324,6 +325,7 @@ def _write_empty(
     partition_column = time_partition_column(table_slice)
     if partition_column and partition_column != "id":
         batch.append(BatchColumn(partition_column, FieldType(TIMESTAMPTZ, null_only=True)))
+    batch += _absent_core_columns(objects, [c.name for c in batch])
     batch += [
         BatchColumn(API_VERSION_COLUMN, FieldType(VARCHAR, null_only=True)),
         BatchColumn(LOADED_AT_COLUMN, FieldType(TIMESTAMPTZ, null_only=True)),
@@ -331,6 +333,16 @@ def _write_empty(
     ]
     evolution = evolve_table(connection, table_slice.schema, table_slice.table, batch)
     return WriteReport(0, evolution, preview_columns([(c.name, "") for c in batch]), [])
+
+
+def _absent_core_columns(objects: StripeObjects, present: Sequence[str]) -> list[BatchColumn]:
+    """Core columns no object of this batch has: created NULL-only, so real values retype them."""
+    have = {name.lower() for name in present}
+    return [
+        BatchColumn(name, FieldType(column_type, null_only=True))
+        for name, column_type in objects.core_columns.items()
+        if name.lower() not in have
+    ]
 
 
 class StripeObjectsTypeHandler(DbTypeHandler[StripeObjects]):
