@@ -158,3 +158,24 @@ def test_a_new_account_with_no_refunds_or_payouts_still_gets_tables_and_analytic
     assert refund_columns["charge"] == "VARCHAR" and refund_columns["amount"] == "BIGINT"
     assert rows(db, "SELECT sum(charges_refunded) FROM analytics.refund_rates") == [(0,)]
     assert rows(db, "SELECT count(*) FROM analytics.payout_summary") == [(0,)]
+
+
+def test_reloading_days_stripe_no_longer_serves_events_for_keeps_the_stored_events(
+    sandbox_factory, tmp_path
+):
+    from dataclasses import replace
+
+    from stripe_assets_tests.conftest import SANDBOX_CONFIG
+
+    config = replace(SANDBOX_CONFIG, charges=150)
+    db = tmp_path / "stripe.duckdb"
+    full = sandbox_factory(config)
+    assert load_everything(full, db, names=["events"])[0].ok
+    stored = rows(db, "SELECT count(*), count(DISTINCT id) FROM stripe.events")[0]
+    assert stored[0] == stored[1] == len(full.account.objects("events"))
+    # Later: Stripe serves only the last 30 days; the same range is loaded again.
+    later = sandbox_factory(replace(config, event_retention_days=30))
+    served = len(later.account.objects("events"))
+    assert 0 < served < stored[0]
+    assert load_everything(later, db, names=["events"])[0].ok
+    assert rows(db, "SELECT count(*), count(DISTINCT id) FROM stripe.events")[0] == stored

@@ -19,6 +19,7 @@ from stripe_assets.assets.stripe_lists import STRIPE_API_POOL, STRIPE_GROUP
 from stripe_assets.automation.retention import RETENTION_DAYS, first_fetchable_day
 from stripe_assets.endpoints import ENDPOINTS
 from stripe_assets.io_manager.spool import ObjectSpool, StripeObjects
+from stripe_assets.io_manager.stripe_handler import MERGE_BY_ID
 from stripe_assets.stripe_client import StripeClient
 from stripe_assets.stripe_client.parallel import fetch_created_range
 
@@ -26,7 +27,8 @@ DESCRIPTION = (
     "Stripe events (`evt_...`): the account's change log, one row per event, immutable "
     "(`type`, `data` = the object as it was, in the API version of its time, and "
     "`data.previous_attributes`). Only the last 30 days are fetchable from Stripe: a day older "
-    "than that comes back empty, and re-materializing it replaces its stored events by nothing. "
+    "than that comes back empty, so writes merge by id: re-loading a day keeps the events stored "
+    "earlier and adds or replaces the ones Stripe still serves. "
     "Loaded by day of the event's `created` (UTC). Table `stripe.events` in DuckDB."
 )
 
@@ -41,7 +43,8 @@ DESCRIPTION = (
     tags={"stripe_endpoint": "events", "load": "created_windows"},
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    metadata={"partition_expr": "created"},
+    # Stripe serves 30 days of events: re-loading an older day must not erase what was stored.
+    metadata={"partition_expr": "created", MERGE_BY_ID: True},
     pool=STRIPE_API_POOL,
     freshness_policy=RAW_TABLE_FRESHNESS,
     code_version="1",
@@ -54,8 +57,7 @@ def events(context: dg.AssetExecutionContext, stripe: StripeClient) -> StripeObj
         context.log.warning(
             f"Stripe serves events of the last {RETENTION_DAYS} days only (from {fetchable}): "
             f"days of {window.start.date()}..{window.end.date()} before that come back empty "
-            "or partial, and their stored events, if any, are replaced by what Stripe still "
-            "serves."
+            "or partial; events stored earlier for those days are kept."
         )
 
     def fill(spool: ObjectSpool) -> dict:

@@ -48,6 +48,7 @@ from .sql import (
     select_statement,
     table_name,
 )
+from .stripe_handler import MERGE_BY_ID
 
 LOCK_CONFLICT_MARKERS = ("Could not set lock on file", "Conflicting lock is held")
 # Another DuckDB instance of this very process has the file open (DuckDB refuses to open it twice).
@@ -165,6 +166,8 @@ class StripeDuckDbClient(DbClient):
         # stock "try DELETE, ignore CatalogException" cannot be used here.
         if not table_exists(connection, table_slice.schema, table_slice.table):
             return
+        if (context.definition_metadata or {}).get(MERGE_BY_ID):
+            return  # the Stripe handler replaces by id instead (see stripe_handler.MERGE_BY_ID)
         predicate = partition_predicate(table_slice)
         where = f" WHERE {predicate}" if predicate else ""
         target = table_name(table_slice, current_catalog(connection))

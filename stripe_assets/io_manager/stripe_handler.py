@@ -55,6 +55,8 @@ from .type_mapping import (
     python_value_type,
 )
 
+# Asset metadata: keep rows the run did not fetch again, replace those it did (by id).
+MERGE_BY_ID = "merge_by_id"
 API_VERSION_COLUMN = "_stripe_api_version"
 LOADED_AT_COLUMN = "_loaded_at"
 RESERVED_COLUMNS = (API_VERSION_COLUMN, LOADED_AT_COLUMN)
@@ -149,8 +151,13 @@ def write_stripe_objects(
     objects: StripeObjects,
     *,
     log: Any = None,
+    merge: bool = False,
 ) -> WriteReport:
     """Write the spooled objects into the slice (already emptied by ``delete_table_slice``).
+
+    With ``merge`` (asset metadata ``merge_by_id``) the slice was not emptied: rows with the
+    ids being written are replaced and the others kept (for immutable logs that the API only
+    serves for a while, such as events).
 
     Runs inside the caller's transaction; always deletes the spool file.
     """
@@ -216,6 +223,11 @@ def write_stripe_objects(
             value = convert_sql(value, column_type, evolution.final_types[name])
             selects.append(f"{value} AS {quote_ident(name)}")
         structure_sql = quote_literal(json.dumps(structure))
+        if merge:
+            connection.execute(
+                f"DELETE FROM {target} WHERE id IN"
+                f" (SELECT json_extract_string(obj, '$.id') FROM {stage})"
+            ).fetchall()
         connection.execute(
             f"INSERT INTO {target} BY NAME "
             + _parallel(
@@ -354,7 +366,8 @@ class StripeObjectsTypeHandler(DbTypeHandler[StripeObjects]):
     def handle_output(
         self, context: OutputContext, table_slice: TableSlice, obj: StripeObjects, connection
     ) -> Mapping[str, Any]:
-        report = write_stripe_objects(connection, table_slice, obj, log=context.log)
+        merge = bool((context.definition_metadata or {}).get(MERGE_BY_ID))
+        report = write_stripe_objects(connection, table_slice, obj, log=context.log, merge=merge)
         return output_metadata(
             connection, table_slice, report, partitioned=bool(table_slice.partition_dimensions)
         )
