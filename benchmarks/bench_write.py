@@ -52,6 +52,7 @@ class StatementTimes:
 
     def __init__(self) -> None:
         self.times: dict[str, list[float]] = {}
+        self.rss_after: dict[str, int] = {}  # the process's RSS (MB) after the statement, max
         self._connect = duckdb.connect
 
     def install(self) -> None:
@@ -72,6 +73,7 @@ class StatementTimes:
                         return attr(*a, **k)
                     finally:
                         times.times[self._sql][-1] += time.perf_counter() - began
+                        times.note_rss(self._sql)
 
                 return fetch
 
@@ -95,6 +97,7 @@ class StatementTimes:
                 began = time.perf_counter()
                 result = self._connection.execute(sql, *a, **k)
                 times.times.setdefault(key, []).append(time.perf_counter() - began)
+                times.note_rss(key)
                 return Result(result, key)
 
         def connect(*a: Any, **k: Any) -> Any:
@@ -102,13 +105,27 @@ class StatementTimes:
 
         duckdb.connect = connect  # type: ignore[assignment]
 
+    def note_rss(self, key: str) -> None:
+        self.rss_after[key] = max(self.rss_after.get(key, 0), current_rss_mb())
+
     def report(self, runs: int, top: int = 12) -> list[str]:
         rows = sorted(self.times.items(), key=lambda kv: -sum(kv[1]))
         total = sum(sum(v) for v in self.times.values()) / runs
         lines = [f"  {total:6.3f} s per write in {sum(len(v) for v in self.times.values()) // runs}"
-                 " statements; the slowest (seconds per write, statement):"]
-        lines += [f"  {sum(v) / runs:6.3f}  {k}" for k, v in rows[:top]]
+                 " statements; the slowest (seconds per write, process RSS MB after it, SQL):"]
+        lines += [f"  {sum(v) / runs:6.3f} {self.rss_after.get(k, 0):6,}  {k}"
+                  for k, v in rows[:top]]
         return lines
+
+
+def current_rss_mb() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
 
 
 def fetch_bodies(base_url: str, key: str) -> list[bytes]:
@@ -176,6 +193,7 @@ def measure(base_url: str, key: str, repeat: int, workdir: Path,
     for i in range(repeat):
         db_path = workdir / f"bench_write_{i}.duckdb"
         spool, client_s = client_side(bodies, workdir)
+        before_write_mb = current_rss_mb()
         if profile is not None:
             profile.install()
         write_s = io_manager_write(spool, db_path, first_day, last_day)
@@ -186,9 +204,10 @@ def measure(base_url: str, key: str, repeat: int, workdir: Path,
             rows, distinct = row.fetchone() or (0, 0)
         if rows != objects or distinct != objects:
             raise SystemExit(f"wrote {rows} rows ({distinct} distinct ids), expected {objects}")
-        runs.append({"client_s": client_s, "write_s": write_s, "total_s": client_s + write_s})
+        runs.append({"client_s": client_s, "write_s": write_s, "total_s": client_s + write_s,
+                     "rss_before_write_mb": before_write_mb})
         db_path.unlink(missing_ok=True)
-    median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    median = {k: statistics.median(r[k] for r in runs) for k in ("client_s", "write_s", "total_s")}
     return {
         "objects": objects,
         "pages": len(bodies),
@@ -239,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds = result[f"{key}_s" if key != "local" else "total_s"]
         print(f"  {label:<40} {seconds:7.2f} s  {result[f'{key}_objects_per_s']:>9,} objects/s")
     if profile is not None:
+        before = result["runs"][0]["rss_before_write_mb"]
+        print(f"  process RSS before the first write: {before:,} MB (holds the fetched bodies)")
         print("\n".join(profile.report(args.repeat)))
     return 0
 
