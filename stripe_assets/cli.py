@@ -157,6 +157,8 @@ def _load_with_env(args: argparse.Namespace, start: date, end: date, source: str
                   f" {o.seconds:>7.1f}s", flush=True)
         else:
             print(f"  FAIL  {o.name:<28}{o.error}", flush=True)
+        for warning in o.warnings:
+            print(f"        warning: {warning}", flush=True)
 
     with instance:
         outcomes = load_assets(assets, build_resources(), instance, start, end, report)

@@ -6,14 +6,18 @@ One run per asset gives a progress line per asset, lets the other assets load wh
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import dagster as dg
 
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster's console logger would print each failure with its stack trace (at ERROR): the CLI
+# prints one line per asset instead, and the assets' own warnings under it (see `warnings`).
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
@@ -26,6 +30,7 @@ class AssetOutcome:
     retries: int = 0
     error: str | None = None
     skipped: bool = False
+    warnings: list[str] = field(default_factory=list)  # what the asset logged at WARNING+
 
     @property
     def name(self) -> str:
@@ -81,9 +86,11 @@ def _materialize_one(
         raise_on_error=False,
     )
     seconds = time.monotonic() - began
+    warnings = _user_warnings(instance, result.run_id)
     if not result.success:
-        return AssetOutcome(asset_def.key, ok=False, seconds=seconds, error=_failure(result))
-    outcome = AssetOutcome(asset_def.key, ok=True, seconds=seconds)
+        return AssetOutcome(asset_def.key, ok=False, seconds=seconds, error=_failure(result),
+                            warnings=warnings)
+    outcome = AssetOutcome(asset_def.key, ok=True, seconds=seconds, warnings=warnings)
     for mat in result.asset_materializations_for_node(asset_def.op.name):
         meta = mat.metadata
         outcome.rows = _int(meta.get("dagster/row_count"))
@@ -97,6 +104,18 @@ def _int(value: object) -> int | None:
     return int(raw) if isinstance(raw, int | float) else None
 
 
+def _user_warnings(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """Messages the asset logged at WARNING or above (Dagster's own events excluded)."""
+    def level(entry: object) -> int:
+        raw = getattr(entry, "level", 0)  # an int, or a level's name
+        return raw if isinstance(raw, int) else logging.getLevelNamesMapping().get(raw, 0)
+
+    return [
+        entry.user_message for entry in instance.all_logs(run_id)
+        if entry.dagster_event is None and level(entry) >= logging.WARNING
+    ]
+
+
 def _failure(result: dg.ExecuteInProcessResult) -> str:
     """The root cause's message: ours are written to be read, so show that, not a traceback."""
     for event in result.all_events:
@@ -104,5 +123,16 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
             error = event.step_failure_data.error
             while error.cause is not None:
                 error = error.cause
-            return error.message.strip()
+            return _without_class_name(error.message.strip(), error.cls_name)
     return "the run failed (see the Dagster event log)"
+
+
+def _without_class_name(message: str, cls_name: str | None) -> str:
+    """`stripe_assets.stripe_client.errors.StripeConfigError: STRIPE_API_KEY is ...` -> the
+    sentence. Only for this project's errors: another's class name may be all the context."""
+    if not cls_name:
+        return message
+    match = re.match(rf"((?:\w+\.)*){re.escape(cls_name)}: ", message)
+    if match and match.group(1).startswith("stripe_assets."):
+        return message[match.end():]
+    return message

@@ -1,0 +1,109 @@
+"""Bad settings and bad answers, as a user of `stripe-assets load` meets them.
+
+Each ends with one clear message that says what to do, no traceback, and the DuckDB file as it
+was. (Covered elsewhere: `--start` after `--end`, a bad STRIPE_START_DATE and no key with a real
+STRIPE_API_BASE in test_cli.py; the client's own errors in test_stripe_client.py.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from stripe_assets.sandbox import SandboxServer
+from stripe_assets_tests.pipeline import load_everything
+from stripe_assets_tests.reliability_support import (
+    SMALL,
+    copy_database,
+    days_of,
+    snapshot,
+)
+from stripe_assets_tests.test_cli import run_cli
+
+KEY = "sk_test_51BadInputKeyNeverShown00Zq9"
+LOADED = ["customers", "payouts", "payment_links", "payout_summary"]
+# A restricted key that may read everything but payouts.
+WITHOUT_PAYOUTS = {"customers", "charges", "payment_intents", "setup_intents", "refunds",
+                   "payment_links", "payment_methods", "events"}
+
+Load = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB file already holding a few tables of SMALL, as a previous load left it."""
+    db = tmp_path_factory.mktemp("template") / "stripe.duckdb"
+    with SandboxServer(SMALL) as server:
+        outcomes = load_everything(server, db, names=LOADED)
+    assert all(o.ok for o in outcomes), [(o.name, o.error) for o in outcomes]
+    return db
+
+
+@pytest.fixture
+def db(template: Path, tmp_path: Path) -> Path:
+    return copy_database(template, tmp_path / "data" / "stripe.duckdb")
+
+
+@pytest.fixture
+def load(tmp_path: Path) -> Load:
+    """`stripe-assets load` of LOADED over SMALL's days, as a subprocess."""
+
+    def run(url: str, db: Path, key: str = KEY) -> subprocess.CompletedProcess[str]:
+        first, last = days_of(SMALL)
+        return run_cli(
+            ["load", "--start", str(first), "--end", str(last), "--select", ",".join(LOADED)],
+            {"STRIPE_API_KEY": key, "STRIPE_API_BASE": url, "STRIPE_ASSETS_DB": str(db),
+             "STRIPE_START_DATE": str(first), "STRIPE_REQUESTS_PER_SECOND": "500"},
+            tmp_path,
+        )
+
+    return run
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[str], *says: str) -> str:
+    """Exit code 2 (bad settings), nothing loaded, one `error:` line on stderr saying `says`."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for text in says:
+        assert text in lines[0], lines[0]
+    assert " ok " not in result.stdout and "FAIL" not in result.stdout
+    assert KEY not in output and KEY[len("sk_test_"):] not in output
+    return lines[0]
+
+
+# ---- the key -------------------------------------------------------------------------------
+
+
+def test_restricted_key_without_one_permission_names_it_and_the_other_assets_load(
+    sandbox_factory, db: Path, load: Load
+):
+    key = "rk_test_51RestrictedNoPayouts000abcd"
+    server = sandbox_factory(SMALL, restricted_keys={key: WITHOUT_PAYOUTS})
+    before, before_content = snapshot(db), snapshot(db, exclude=("_loaded_at",))
+    result = load(server.url, db, key=key)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert result.stderr == "" and "Traceback" not in output and key not in output
+    lines = result.stdout.splitlines()
+    failed = [line for line in lines if line.lstrip().startswith("FAIL")]
+    assert len(failed) == 2, output
+    assert "stripe/payouts" in failed[0] and "'rak_payout_read'" in failed[0], failed[0]
+    assert "Grant it" in failed[0] and "rk_test_...abcd" in failed[0], failed[0]
+    assert "Error" not in failed[0]  # the sentence, not a class name
+    assert "analytics/payout_summary" in failed[1], failed[1]
+    assert "skipped: upstream stripe/payouts failed" in failed[1]
+    loaded = [line for line in lines if line.lstrip().startswith("ok")]
+    assert ["stripe/customers" in loaded[0], "stripe/payment_links" in loaded[1]] == [True, True]
+    assert "2/4 assets loaded" in result.stdout
+    after = snapshot(db)
+    # What it may not read is untouched; what it may read was loaded again (new _loaded_at).
+    assert after["stripe.payouts"] == before["stripe.payouts"]
+    assert after["analytics.payout_summary"] == before["analytics.payout_summary"]
+    assert after["stripe.customers"] != before["stripe.customers"]
+    assert snapshot(db, exclude=("_loaded_at",)) == before_content
