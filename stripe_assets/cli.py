@@ -121,6 +121,23 @@ def _dev(args: argparse.Namespace) -> int:
             return 0
 
 
+# Attempts of the one request made before loading: enough to ride out a blip, few enough that
+# a wrong key or STRIPE_API_BASE is reported in seconds (the loads themselves retry for longer).
+CHECK_ATTEMPTS = 3
+
+
+def _check_stripe(endpoint: str) -> None:
+    """Fail with one message, before any run, on a key or server that cannot work."""
+    from stripe_assets.resources import stripe_client
+    from stripe_assets.stripe_client import StripeClientError
+
+    client = stripe_client(max_attempts=CHECK_ATTEMPTS).process_config_and_initialize()
+    try:
+        client.check_access(endpoint)
+    except StripeClientError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def _load_with_env(args: argparse.Namespace, start: date, end: date, source: str) -> int:
     import warnings
 
@@ -143,6 +160,9 @@ def _load_with_env(args: argparse.Namespace, start: date, end: date, source: str
                 + ", ".join(a.key.path[-1] for a in assets)
             )
         assets = [a for a in assets if a.key.path[-1] in wanted]
+    endpoints = [a.key.path[-1] for a in assets if a.key.path[0] == "stripe"]
+    if endpoints:
+        _check_stripe(endpoints[0])
     db = settings.db_path()
     db.parent.mkdir(parents=True, exist_ok=True)
     print(f"Loading {start} .. {end} from {source} into {db}", flush=True)

@@ -1,5 +1,7 @@
 """The resources every asset runs with, configured from the environment (see settings.py)."""
 
+from typing import Any
+
 import dagster as dg
 
 from stripe_assets import settings
@@ -7,7 +9,8 @@ from stripe_assets.io_manager import StripeDuckDBIOManager
 from stripe_assets.stripe_client import StripeClient
 
 
-def stripe_client() -> StripeClient:
+def stripe_client(**overrides: Any) -> StripeClient:
+    """`overrides`: other StripeClient fields, e.g. max_attempts."""
     return StripeClient(
         # Through EnvVar, the key is read when a run starts and never stored in run config.
         api_key=dg.EnvVar("STRIPE_API_KEY"),
@@ -15,6 +18,7 @@ def stripe_client() -> StripeClient:
         stripe_version=settings.stripe_version(),
         stripe_account=settings.stripe_account(),
         requests_per_second=settings.requests_per_second(),
+        **overrides,
     )
 
 

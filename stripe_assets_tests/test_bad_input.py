@@ -22,6 +22,7 @@ from stripe_assets_tests.reliability_support import (
     snapshot,
 )
 from stripe_assets_tests.test_cli import run_cli
+from stripe_assets_tests.test_stripe_client import answering
 
 KEY = "sk_test_51BadInputKeyNeverShown00Zq9"
 LOADED = ["customers", "payouts", "payment_links", "payout_summary"]
@@ -80,6 +81,27 @@ def assert_one_error_line(result: subprocess.CompletedProcess[str], *says: str) 
 # ---- the key -------------------------------------------------------------------------------
 
 
+def test_publishable_key_stops_before_any_request(sandbox_factory, db: Path, load: Load):
+    server = sandbox_factory(SMALL)
+    before = snapshot(db)
+    result = load(server.url, db, key="pk_test_51PublishableKey0000abcd")
+    assert_one_error_line(result, "publishable key", "pk_test_...abcd", "secret key (sk_...)")
+    assert "pk_test_51PublishableKey0000abcd" not in result.stdout + result.stderr
+    assert server.stats["requests"] == 0
+    assert snapshot(db) == before
+
+
+def test_revoked_key_stops_after_one_request_naming_the_masked_key(
+    sandbox_factory, db: Path, load: Load
+):
+    server = sandbox_factory(SMALL, revoked_keys={KEY})
+    before = snapshot(db)
+    result = load(server.url, db)
+    assert_one_error_line(result, "rejected the API key sk_test_...0Zq9", "set STRIPE_API_KEY")
+    assert server.stats["requests"] == 1
+    assert snapshot(db) == before
+
+
 def test_restricted_key_without_one_permission_names_it_and_the_other_assets_load(
     sandbox_factory, db: Path, load: Load
 ):
@@ -107,3 +129,21 @@ def test_restricted_key_without_one_permission_names_it_and_the_other_assets_loa
     assert after["analytics.payout_summary"] == before["analytics.payout_summary"]
     assert after["stripe.customers"] != before["stripe.customers"]
     assert snapshot(db, exclude=("_loaded_at",)) == before_content
+
+
+# ---- the server at STRIPE_API_BASE ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    (b'{"object": "list", "has_more": false}', "without a `data` list"),
+    (b'{"object": "list", "has_more": false, "data": [{"object": "customer"}]}',
+     "without an `id`"),
+], ids=["list_without_data", "object_without_id"])
+def test_answer_that_is_not_a_stripe_list_stops_with_one_message(
+    db: Path, load: Load, body: bytes, says: str
+):
+    before = snapshot(db)
+    with answering(body) as url:
+        result = load(url, db)
+    assert_one_error_line(result, says, "STRIPE_API_BASE")
+    assert snapshot(db) == before

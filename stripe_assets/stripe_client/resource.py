@@ -213,6 +213,19 @@ class StripeClient(dg.ConfigurableResource):
     def api_version(self) -> str:
         return self.stripe_version
 
+    def check_access(self, endpoint: Endpoint | str = "charges") -> None:
+        """One small list request, to fail before a load on a key or server that cannot work:
+        raises what `list_pages` raises (StripeConfigError, StripeAuthenticationError,
+        StripeResponseError, StripeRetriesExhaustedError, ...). A 403 passes: a restricted key
+        may lack some permissions, and the assets that need them say so themselves."""
+        pages = self.list_pages(endpoint, limit=1)
+        try:
+            next(pages)
+        except StripePermissionError:
+            return
+        finally:
+            pages.close()
+
     # ---- one request, with retries ------------------------------------------------------
 
     def _get(
