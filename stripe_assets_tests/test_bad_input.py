@@ -8,6 +8,7 @@ STRIPE_API_BASE in test_cli.py; the client's own errors in test_stripe_client.py
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from stripe_assets.sandbox import SandboxServer
 from stripe_assets_tests.pipeline import load_everything
 from stripe_assets_tests.reliability_support import (
     SMALL,
+    closed_port,
     copy_database,
     days_of,
     snapshot,
@@ -134,11 +136,34 @@ def test_restricted_key_without_one_permission_names_it_and_the_other_assets_loa
 # ---- the server at STRIPE_API_BASE ---------------------------------------------------------
 
 
+def test_unreachable_host_stops_within_seconds_pointing_at_stripe_api_base(db: Path, load: Load):
+    before = snapshot(db)
+    began = time.monotonic()
+    url = f"http://127.0.0.1:{closed_port()}"
+    result = load(url, db)
+    assert time.monotonic() - began < 60
+    assert_one_error_line(result, "ConnectionError", "Connection refused",
+                          f"Check STRIPE_API_BASE ({url})")
+    assert snapshot(db) == before
+
+
+def test_html_answer_stops_saying_the_server_is_not_stripe(sandbox_factory, db: Path,
+                                                           load: Load):
+    server = sandbox_factory(SMALL)
+    server.inject("invalid_json", count=1000)  # a captive portal's sign-in page, with 200
+    before = snapshot(db)
+    result = load(server.url, db)
+    assert_one_error_line(result, "not JSON", "text/html",
+                          f"Check STRIPE_API_BASE ({server.url})")
+    assert snapshot(db) == before
+
+
 @pytest.mark.parametrize(("body", "says"), [
+    (b"this is not json", "not JSON"),
     (b'{"object": "list", "has_more": false}', "without a `data` list"),
     (b'{"object": "list", "has_more": false, "data": [{"object": "customer"}]}',
      "without an `id`"),
-], ids=["list_without_data", "object_without_id"])
+], ids=["not_json", "list_without_data", "object_without_id"])
 def test_answer_that_is_not_a_stripe_list_stops_with_one_message(
     db: Path, load: Load, body: bytes, says: str
 ):

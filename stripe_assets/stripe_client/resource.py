@@ -38,6 +38,9 @@ from stripe_assets.stripe_client.retry import (
 )
 from stripe_assets.stripe_client.stats import RequestStats
 
+# Connection errors that mean nothing listens at that address (rather than a network blip).
+_NO_SERVER_THERE = ("Failed to resolve", "Name or service not known", "Connection refused",
+                    "No route to host")
 # Stripe's documented account-wide limits; live keys get four times the test budget.
 LIVE_REQUESTS_PER_SECOND = 100.0
 TEST_REQUESTS_PER_SECOND = 25.0
@@ -241,6 +244,7 @@ class StripeClient(dg.ConfigurableResource):
         slept = 0.0
         started = time.monotonic()
         last_problem = ""
+        not_stripe = False  # the last problem suggests STRIPE_API_BASE is wrong, not a blip
         for attempt in range(1, policy.max_attempts + 1):
             self._stats.add(seconds_waited=limiter.acquire(), requests=1)
             retry_after: float | None = None
@@ -254,10 +258,14 @@ class StripeClient(dg.ConfigurableResource):
                 raise
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
-                last_problem = f"{type(exc).__name__} ({_scrub(str(exc), self.api_key)[:200]})"
-                if attempt == 1 and isinstance(exc, requests.ConnectionError) and \
-                        "Failed to resolve" in str(exc):
-                    last_problem += " — is STRIPE_API_BASE right?"
+                # requests wraps urllib3's reason ("Failed to establish a new connection:
+                # [Errno 111] Connection refused") in a long preamble: show the reason.
+                reason = getattr(exc.args[0], "reason", None) if exc.args else None
+                detail = _scrub(str(reason or exc), self.api_key)[:200]
+                last_problem = f"{type(exc).__name__} ({detail})"
+                not_stripe = isinstance(exc, requests.ConnectionError) and any(
+                    sign in str(exc) for sign in _NO_SERVER_THERE
+                )
             else:
                 request_id = response.headers.get("Request-Id")
                 log.debug(f"GET {path} -> {response.status_code} Request-Id={request_id}")
@@ -272,13 +280,19 @@ class StripeClient(dg.ConfigurableResource):
                                 f"(Request-Id {request_id}). Is STRIPE_API_BASE ({self.api_base})"
                                 " a Stripe-compatible server?"
                             ) from None
-                        last_problem = f"200 with a body that is not valid JSON ({len(body)} bytes)"
+                        kind = response.headers.get("Content-Type") or "no Content-Type"
+                        last_problem = f"200 with a body that is not JSON ({len(body)} bytes of " \
+                            f"{kind})"
+                        # JSON cut short is a network fault; a web page or text is not Stripe.
+                        not_stripe = "json" not in kind.lower() or \
+                            body.lstrip()[:1] not in (b"{", b"[")
                 elif should_retry_status(status, response.headers):
                     if status == 429:
                         self._stats.add(rate_limited=1)
                         limiter.slow_down()
                     retry_after = parse_retry_after(response.headers)
                     last_problem = f"HTTP {status} {_error_summary(body, self.api_key)}"
+                    not_stripe = False
                 else:
                     raise self._error_for(status, body, path, ep, request_id)
             if attempt == policy.max_attempts:
@@ -290,11 +304,21 @@ class StripeClient(dg.ConfigurableResource):
             log.debug(f"GET {path}: {last_problem}; retry {attempt} in {delay:.2f}s")
             time.sleep(delay)
             slept += delay
+        if not_stripe:
+            advice = (
+                f"Check STRIPE_API_BASE ({self.api_base}): it must be Stripe's API "
+                f"({STRIPE_API_BASE_DEFAULT}) or a Stripe-compatible server such as the local "
+                "sandbox, reachable from here; then re-run."
+            )
+        else:
+            advice = (
+                "Stripe or the network is having trouble (see https://status.stripe.com); re-run "
+                "later, or raise max_attempts / max_retry_seconds on the stripe resource."
+            )
         raise StripeRetriesExhaustedError(
             f"GET {path} kept failing: {attempt} attempts over "
-            f"{time.monotonic() - started:.0f}s, last: {last_problem}. Stripe or the network is "
-            "having trouble (see https://status.stripe.com); re-run later, or raise "
-            "max_attempts / max_retry_seconds on the stripe resource. Nothing was written."
+            f"{time.monotonic() - started:.0f}s, last: {last_problem}. {advice} Nothing was "
+            "written."
         )
 
     def _error_for(
