@@ -69,17 +69,35 @@ def preview_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> s
     return "\n".join([header, rule, *body])
 
 
-def column_schema(columns: Sequence[tuple[str, str]]) -> TableSchema:
+def column_schema(
+    columns: Sequence[tuple[str, str]], descriptions: Mapping[str, str] | None = None
+) -> TableSchema:
+    """`descriptions` (e.g. the asset's own, for its columns) win over COLUMN_DESCRIPTIONS."""
+    described = {**COLUMN_DESCRIPTIONS, **(descriptions or {})}
     return TableSchema(
         columns=[
-            TableColumn(name=name, type=data_type, description=COLUMN_DESCRIPTIONS.get(name))
+            TableColumn(name=name, type=data_type, description=described.get(name))
             for name, data_type in columns
         ]
     )
 
 
+def declared_descriptions(definition_metadata: Mapping[str, Any] | None) -> dict[str, str]:
+    """Column descriptions an asset declares in its `dagster/column_schema` definition metadata,
+    so that a materialization describes its columns as the definition does."""
+    schema = TableMetadataSet.extract(definition_metadata or {}).column_schema
+    if schema is None:
+        return {}
+    return {c.name: c.description for c in schema.columns if c.description}
+
+
 def output_metadata(
-    connection, table_slice, report: WriteReport, *, partitioned: bool
+    connection,
+    table_slice,
+    report: WriteReport,
+    *,
+    partitioned: bool,
+    descriptions: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Metadata for the UI, read from the table as it is at the end of the write."""
     columns = table_columns(connection, table_slice.schema, table_slice.table) or []
@@ -91,7 +109,7 @@ def output_metadata(
         TableMetadataSet(
             row_count=total,
             partition_row_count=report.rows_written if partitioned else None,
-            column_schema=column_schema(columns),
+            column_schema=column_schema(columns, descriptions),
         )
     )
     metadata["rows_written"] = report.rows_written

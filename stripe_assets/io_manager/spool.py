@@ -11,9 +11,16 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+
+# (connection, qualified table name) -> extra metadata for the write.
+TableSummary = Callable[["duckdb.DuckDBPyConnection", str], Mapping[str, Any]]
 
 
 class ObjectSpool:
@@ -79,6 +86,11 @@ class StripeObjects:
 
 @dataclass(frozen=True)
 class SqlTable:
-    """What a derived asset returns: a SELECT that DuckDB runs to build the table in place."""
+    """What a derived asset returns: a SELECT that DuckDB runs to build the table in place.
+
+    ``summarize``, if given, reads the built table (same connection and transaction) and
+    returns extra metadata for the materialization, e.g. a chart of the result.
+    """
 
     sql: str
+    summarize: TableSummary | None = None

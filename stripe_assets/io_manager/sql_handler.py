@@ -16,7 +16,13 @@ import duckdb
 from dagster import InputContext, OutputContext
 from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 
-from .metadata import PREVIEW_ROWS, WriteReport, output_metadata, preview_columns
+from .metadata import (
+    PREVIEW_ROWS,
+    WriteReport,
+    declared_descriptions,
+    output_metadata,
+    preview_columns,
+)
 from .relation import write_relation
 from .schema import Evolution, table_columns
 from .spool import SqlTable
@@ -85,9 +91,17 @@ class SqlTableTypeHandler(DbTypeHandler[SqlTable]):
         context.log.info(
             f"Built {table_slice.schema}.{table_slice.table}: {report.rows_written} rows"
         )
-        return output_metadata(
-            connection, table_slice, report, partitioned=bool(table_slice.partition_dimensions)
+        metadata = output_metadata(
+            connection,
+            table_slice,
+            report,
+            partitioned=bool(table_slice.partition_dimensions),
+            descriptions=declared_descriptions(context.definition_metadata),
         )
+        if obj.summarize is not None:
+            target = table_name(table_slice, current_catalog(connection))
+            metadata.update(obj.summarize(connection, target))
+        return metadata
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> Any:
         raise TypeError(

@@ -30,7 +30,13 @@ import duckdb
 from dagster import InputContext, OutputContext
 from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 
-from .metadata import PREVIEW_ROWS, WriteReport, output_metadata, preview_columns
+from .metadata import (
+    PREVIEW_ROWS,
+    WriteReport,
+    declared_descriptions,
+    output_metadata,
+    preview_columns,
+)
 from .schema import BatchColumn, Evolution, check_column_names, evolve_table
 from .spool import StripeObjects
 from .sql import (
@@ -369,7 +375,11 @@ class StripeObjectsTypeHandler(DbTypeHandler[StripeObjects]):
         merge = bool((context.definition_metadata or {}).get(MERGE_BY_ID))
         report = write_stripe_objects(connection, table_slice, obj, log=context.log, merge=merge)
         return output_metadata(
-            connection, table_slice, report, partitioned=bool(table_slice.partition_dimensions)
+            connection,
+            table_slice,
+            report,
+            partitioned=bool(table_slice.partition_dimensions),
+            descriptions=declared_descriptions(context.definition_metadata),
         )
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> Any:
