@@ -7,6 +7,8 @@ transaction, so no data round-trips through Python.
 import dagster as dg
 
 from stripe_assets.assets.currencies import major_units_sql
+from stripe_assets.assets.schemas import schema_metadata
+from stripe_assets.columns import Column
 from stripe_assets.io_manager.spool import SqlTable
 
 ANALYTICS_GROUP = "analytics"
@@ -43,6 +45,20 @@ FROM per_day
 ORDER BY charge_day, currency
 """
 
+MAJOR = "in the currency's major unit (10.99 USD, 1099 JPY, 1.099 KWD), exact"
+REFUND_RATES_COLUMNS = {
+    "charge_day": Column("DATE", "UTC day of the charge's `created`."),
+    "currency": Column("VARCHAR", "Three-letter ISO currency code, lower case."),
+    "charges_succeeded": Column("BIGINT", "Succeeded charges created that day."),
+    "charges_refunded": Column("BIGINT", "Of those, charges with any succeeded refund."),
+    "amount_charged": Column("BIGINT", "Amount captured by those charges, in minor units."),
+    "amount_refunded": Column("BIGINT", "Succeeded refunds of those charges, in minor units."),
+    "refund_rate_count": Column("DOUBLE", "charges_refunded / charges_succeeded."),
+    "refund_rate_amount": Column("DOUBLE", "amount_refunded / amount_charged (NULL if 0)."),
+    "amount_charged_major": Column("DECIMAL(38,3)", f"amount_charged {MAJOR}."),
+    "amount_refunded_major": Column("DECIMAL(38,3)", f"amount_refunded {MAJOR}."),
+}
+
 PAYOUT_SUMMARY_SQL = f"""
 WITH monthly AS (
     SELECT CAST(date_trunc('month', timezone('UTC', arrival_date)) AS DATE) AS arrival_month,
@@ -63,6 +79,19 @@ FROM monthly
 ORDER BY arrival_month, currency, status, method
 """
 
+PAYOUT_SUMMARY_COLUMNS = {
+    "arrival_month": Column("DATE", "First day of the UTC month of `arrival_date`."),
+    "currency": Column("VARCHAR", "Three-letter ISO currency code, lower case."),
+    "status": Column("VARCHAR", "paid, pending, in_transit, canceled or failed."),
+    "method": Column("VARCHAR", "standard or instant."),
+    "payouts": Column("BIGINT", "Number of payouts."),
+    "amount": Column("BIGINT", "Their total, in minor units."),
+    "amount_major": Column("DECIMAL(38,3)", f"Their total {MAJOR}."),
+    "avg_amount_major": Column("DECIMAL(38,3)", f"Average payout {MAJOR}."),
+    "first_arrival": Column("TIMESTAMPTZ", "Earliest `arrival_date` of the group."),
+    "last_arrival": Column("TIMESTAMPTZ", "Latest `arrival_date` of the group."),
+}
+
 
 @dg.asset(
     key=["analytics", "refund_rates"],
@@ -76,6 +105,7 @@ ORDER BY arrival_month, currency, status, method
     kinds={"duckdb", "sql"},
     owners=["team:finance-analytics"],
     deps=[dg.AssetKey(["stripe", "charges"]), dg.AssetKey(["stripe", "refunds"])],
+    metadata=schema_metadata(REFUND_RATES_COLUMNS),
     code_version="1",
 )
 def refund_rates() -> SqlTable:
@@ -92,6 +122,7 @@ def refund_rates() -> SqlTable:
     kinds={"duckdb", "sql"},
     owners=["team:finance-analytics"],
     deps=[dg.AssetKey(["stripe", "payouts"])],
+    metadata=schema_metadata(PAYOUT_SUMMARY_COLUMNS),
     code_version="1",
 )
 def payout_summary() -> SqlTable:

@@ -9,7 +9,9 @@ It lives in `analytics` because it is derived (SQL over stripe.events, nothing f
 import dagster as dg
 
 from stripe_assets.assets.analytics import ANALYTICS_GROUP
+from stripe_assets.assets.schemas import schema_metadata
 from stripe_assets.automation.conditions import ANALYTICS_CONDITION
+from stripe_assets.columns import Column
 from stripe_assets.io_manager.spool import SqlTable
 
 DETACHED = "payment_method.detached"
@@ -30,6 +32,18 @@ WHERE type LIKE '%.deleted' OR type = '{DETACHED}'
 ORDER BY deleted_at, event_id
 """
 
+DELETED_OBJECTS_COLUMNS = {
+    "object_type": Column("VARCHAR", "The deleted object's type: customer, product, ..."),
+    "object_id": Column("VARCHAR", "Its Stripe id (cus_..., pm_...)."),
+    "change": Column("VARCHAR", "'deleted', or 'detached' for a payment method."),
+    "deleted_at": Column("TIMESTAMPTZ", "When it happened: the event's `created` (UTC)."),
+    "event_id": Column("VARCHAR", "The event (evt_...) that said so."),
+    "event_type": Column("VARCHAR", "customer.deleted, payment_method.detached, ..."),
+    "detached_from_customer": Column("VARCHAR", "For a detached payment method: the customer "
+                                     "it was detached from."),
+    "livemode": Column("BOOLEAN", "True for live data, false for test data."),
+}
+
 
 @dg.asset(
     key=["analytics", "deleted_objects"],
@@ -44,6 +58,7 @@ ORDER BY deleted_at, event_id
     kinds={"duckdb", "sql"},
     owners=["team:data-engineering"],
     deps=[dg.AssetKey(["stripe", "events"])],
+    metadata=schema_metadata(DELETED_OBJECTS_COLUMNS),
     automation_condition=ANALYTICS_CONDITION,
     code_version="1",
 )

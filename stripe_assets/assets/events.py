@@ -14,6 +14,7 @@ import dagster as dg
 from stripe_assets.assets.fetch_metadata import window_metadata
 from stripe_assets.assets.freshness import RAW_TABLE_FRESHNESS
 from stripe_assets.assets.partitions import daily_partitions
+from stripe_assets.assets.schemas import stripe_table_metadata
 from stripe_assets.assets.spooling import fetch_to_spool
 from stripe_assets.assets.stripe_lists import STRIPE_API_POOL, STRIPE_GROUP
 from stripe_assets.automation.retention import RETENTION_DAYS, first_fetchable_day
@@ -44,7 +45,7 @@ DESCRIPTION = (
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     # Stripe serves 30 days of events: re-loading an older day must not erase what was stored.
-    metadata={"partition_expr": "created", MERGE_BY_ID: True},
+    metadata={"partition_expr": "created", MERGE_BY_ID: True, **stripe_table_metadata("events")},
     pool=STRIPE_API_POOL,
     freshness_policy=RAW_TABLE_FRESHNESS,
     code_version="1",

@@ -23,3 +23,8 @@ def window_metadata(start: int, end: int) -> dict[str, Any]:
         return datetime.fromtimestamp(ts, UTC).isoformat()
 
     return {"created_window": dg.MetadataValue.text(f"[{iso(start)}, {iso(end)})")}
+
+
+def full_refresh_metadata() -> dict[str, Any]:
+    """The window of a table re-read whole: every object Stripe lists, whenever created."""
+    return {"created_window": dg.MetadataValue.text("all (full refresh)")}

@@ -12,6 +12,8 @@ import dagster as dg
 import pandas as pd
 
 from stripe_assets.assets.descriptions import describe
+from stripe_assets.assets.fetch_metadata import full_refresh_metadata
+from stripe_assets.assets.schemas import stripe_table_metadata
 from stripe_assets.assets.spooling import fetch_to_spool
 from stripe_assets.assets.stripe_lists import STRIPE_API_POOL, STRIPE_GROUP
 from stripe_assets.io_manager.spool import ObjectSpool, StripeObjects
@@ -33,6 +35,7 @@ def _ids(frame: pd.DataFrame, column: str) -> set[str]:
     kinds={"stripe", "duckdb"},
     owners=["team:data-engineering"],
     tags={"stripe_endpoint": "payment_methods", "load": "per_customer_and_by_id"},
+    metadata=stripe_table_metadata("payment_methods"),
     ins={
         "customers": dg.AssetIn(key=["stripe", "customers"], metadata={"columns": ["id"]}),
         "payment_intents": dg.AssetIn(
@@ -93,6 +96,7 @@ def payment_methods(
                 "no longer in Stripe (404) and were skipped."
             )
         return {
+            **full_refresh_metadata(),
             "customers_scanned": len(customer_ids),
             "saved_methods": len(seen),
             "guest_methods_retrieved": len(found),

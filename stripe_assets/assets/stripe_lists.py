@@ -5,6 +5,7 @@ import dagster as dg
 from stripe_assets.assets.descriptions import describe
 from stripe_assets.assets.fetch_metadata import window_metadata
 from stripe_assets.assets.partitions import daily_partitions
+from stripe_assets.assets.schemas import stripe_table_metadata
 from stripe_assets.assets.spooling import fetch_to_spool
 from stripe_assets.endpoints import ENDPOINTS, PARTITIONED, Endpoint
 from stripe_assets.io_manager.spool import ObjectSpool, StripeObjects
@@ -29,7 +30,7 @@ def build_created_partitioned_asset(endpoint: Endpoint) -> dg.AssetsDefinition:
         partitions_def=daily_partitions,
         # A backfill of a range is one run that fetches the whole range concurrently.
         backfill_policy=dg.BackfillPolicy.single_run(),
-        metadata={"partition_expr": "created"},
+        metadata={"partition_expr": "created", **stripe_table_metadata(endpoint.name)},
         pool=STRIPE_API_POOL,
         code_version="1",
     )
