@@ -6,6 +6,7 @@ transaction, so no data round-trips through Python.
 
 import dagster as dg
 
+from stripe_assets.assets.analytics_metadata import payout_metadata, refund_rate_metadata
 from stripe_assets.assets.currencies import major_units_sql
 from stripe_assets.assets.schemas import schema_metadata
 from stripe_assets.columns import Column
@@ -100,7 +101,9 @@ PAYOUT_SUMMARY_COLUMNS = {
         "Refund rates per charge day (UTC day of the charge's `created`) and currency: how many "
         "succeeded charges got any succeeded refund, and what share of the captured amount was "
         "refunded (refunds counted against their charge's day, from `stripe.refunds`). Amounts "
-        "in minor units and, as `*_major`, in the currency's major unit (JPY 0 decimals, KWD 3)."
+        "in minor units and, as `*_major`, in the currency's major unit (JPY 0 decimals, KWD 3). "
+        "Rebuilt in DuckDB from the whole raw tables after they change; each materialization "
+        "charts the refund rate over time."
     ),
     kinds={"duckdb", "sql"},
     owners=["team:finance-analytics"],
@@ -109,7 +112,7 @@ PAYOUT_SUMMARY_COLUMNS = {
     code_version="1",
 )
 def refund_rates() -> SqlTable:
-    return SqlTable(REFUND_RATES_SQL)
+    return SqlTable(REFUND_RATES_SQL, summarize=refund_rate_metadata)
 
 
 @dg.asset(
@@ -117,7 +120,9 @@ def refund_rates() -> SqlTable:
     group_name=ANALYTICS_GROUP,
     description=(
         "Payouts per arrival month (UTC month of `arrival_date`), currency, status and method: "
-        "count, total and average in minor and major units, first and last arrival."
+        "count, total and average in minor and major units, first and last arrival. Rebuilt in "
+        "DuckDB from the whole `stripe.payouts` after it changes; each materialization shows "
+        "the last 12 months per currency as a table."
     ),
     kinds={"duckdb", "sql"},
     owners=["team:finance-analytics"],
@@ -126,4 +131,4 @@ def refund_rates() -> SqlTable:
     code_version="1",
 )
 def payout_summary() -> SqlTable:
-    return SqlTable(PAYOUT_SUMMARY_SQL)
+    return SqlTable(PAYOUT_SUMMARY_SQL, summarize=payout_metadata)
