@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from stripe_assets import settings
 from stripe_assets.settings import SettingsError
@@ -74,8 +75,47 @@ def _dates(args: argparse.Namespace) -> tuple[date, date]:
     return start, end
 
 
+def _check_database(db: Path) -> None:
+    """Fail before fetching anything when STRIPE_ASSETS_DB cannot be written, or is a file that
+    DuckDB cannot open; create its directory otherwise. The file itself is never changed here."""
+    import duckdb
+
+    from stripe_assets.database import open_database
+    from stripe_assets.io_manager.client import is_lock_conflict
+
+    where = f"STRIPE_ASSETS_DB={db}"
+    if db.is_dir():
+        raise SettingsError(f"{where} is a directory; set it to a file in it, e.g. "
+                            f"{db / 'stripe.duckdb'}.")
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "a file is in the way" if isinstance(exc, FileExistsError | NotADirectoryError) \
+            else exc.strerror
+        raise SettingsError(
+            f"{where}: cannot create the directory {db.parent} ({reason}). Point "
+            "STRIPE_ASSETS_DB at a file in a directory you can write."
+        ) from None
+    if not os.access(db.parent, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
+        raise SettingsError(f"{where} is not writable by this user. Point STRIPE_ASSETS_DB at "
+                            "a file you can write, or change its permissions.")
+    if not db.exists():
+        return  # the first load creates it
+    try:
+        open_database(db, read_only=True).close()
+    except duckdb.Error as exc:
+        if is_lock_conflict(exc):
+            return  # another process has it open: the load waits for it (lock_timeout_seconds)
+        raise SettingsError(
+            f"{where} cannot be opened: it is not a DuckDB database, or it is damaged or from "
+            f"another DuckDB version (DuckDB said: {exc}). It was left as it is: move it aside "
+            "to start a new one, or point STRIPE_ASSETS_DB at another file."
+        ) from None
+
+
 def _load(args: argparse.Namespace) -> int:
     start, end = _dates(args)
+    _check_database(settings.db_path())
     if os.environ.get("STRIPE_API_KEY"):
         return _load_with_env(args, start, end, source=f"Stripe at {settings.api_base()}")
     if os.environ.get("STRIPE_API_BASE"):
@@ -164,7 +204,6 @@ def _load_with_env(args: argparse.Namespace, start: date, end: date, source: str
     if endpoints:
         _check_stripe(endpoints[0])
     db = settings.db_path()
-    db.parent.mkdir(parents=True, exist_ok=True)
     print(f"Loading {start} .. {end} from {source} into {db}", flush=True)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else \
         dg.DagsterInstance.ephemeral()

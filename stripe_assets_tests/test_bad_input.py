@@ -172,3 +172,42 @@ def test_answer_that_is_not_a_stripe_list_stops_with_one_message(
         result = load(url, db)
     assert_one_error_line(result, says, "STRIPE_API_BASE")
     assert snapshot(db) == before
+
+
+# ---- the DuckDB file -----------------------------------------------------------------------
+
+
+def test_corrupt_database_file_stops_before_fetching_and_is_left_as_it_was(
+    sandbox_factory, tmp_path: Path, load: Load
+):
+    server = sandbox_factory(SMALL)
+    db = tmp_path / "data" / "stripe.duckdb"
+    db.parent.mkdir()
+    garbage = b"this was stripe.duckdb until a bad copy\n" * 1000
+    db.write_bytes(garbage)
+    result = load(server.url, db)
+    assert_one_error_line(result, f"STRIPE_ASSETS_DB={db}", "not a DuckDB database",
+                          "move it aside")
+    assert db.read_bytes() == garbage
+    assert server.stats["requests"] == 0
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "a_directory"])
+def test_unusable_database_path_stops_before_fetching(
+    sandbox_factory, tmp_path: Path, load: Load, where: str
+):
+    server = sandbox_factory(SMALL)
+    if where == "under_a_file":
+        (tmp_path / "data").write_text("a file where a directory should be")
+        db = tmp_path / "data" / "stripe.duckdb"
+    else:
+        db = tmp_path / "warehouse"
+        db.mkdir()
+    result = load(server.url, db)
+    assert_one_error_line(result, f"STRIPE_ASSETS_DB={db}", "Point STRIPE_ASSETS_DB at" if
+                          where == "under_a_file" else "is a directory")
+    assert server.stats["requests"] == 0
+    if where == "under_a_file":
+        assert (tmp_path / "data").read_text() == "a file where a directory should be"
+    else:
+        assert list(db.iterdir()) == []
