@@ -1,6 +1,9 @@
 """Jobs named for what people do with the data."""
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
 
 from stripe_assets.endpoints import FULL_REFRESH, PARTITIONED
 
@@ -39,4 +42,25 @@ refresh_stripe_full_tables = dg.define_asset_job(
     ),
 )
 
-all_jobs = [load_everything, refresh_stripe_days, refresh_stripe_full_tables]
+
+def refresh_endpoint_job(name: str) -> UnresolvedAssetJobDefinition:
+    """`refresh_<endpoint>`: the button for "re-load this one table" in the UI's job list."""
+    how = (
+        "for the days chosen in the launchpad (a partition or a range of them), replacing "
+        "those days' rows"
+        if name in DAY_TABLES
+        else "whole (Stripe cannot list it by `created`)"
+    )
+    return dg.define_asset_job(
+        f"refresh_{name}",
+        selection=dg.AssetSelection.assets(stripe_table_key(name)),
+        description=f"Re-load stripe.{name} {how}, and run its checks. The analytics that read "
+        "it rebuild by themselves.",
+    )
+
+
+refresh_endpoint_jobs = [refresh_endpoint_job(name) for name in [*DAY_TABLES, *FULL_TABLES]]
+
+all_jobs = [
+    load_everything, refresh_stripe_days, refresh_stripe_full_tables, *refresh_endpoint_jobs
+]
