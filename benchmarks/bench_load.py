@@ -44,6 +44,8 @@ from benchlib import (  # noqa: E402
     Machine,
     Measured,
     Sandbox,
+    git_revision,
+    load_average,
     project_python,
     run_measured,
     tail,
@@ -407,7 +409,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     machine = Machine.describe()
     print(f"Machine: {machine.line()}")
-    print(f"Command: {' '.join([Path(sys.executable).name, *sys.argv])}", flush=True)
+    print(f"Command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"Code: {git_revision()}", flush=True)
     chosen = scenarios(args)
     if any("dlt" in s.loaders for s in chosen):
         dlt_python()
@@ -439,7 +442,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\nAll runs took {time.monotonic() - began:.0f} s.\n")
+    print(f"\nAll runs took {time.monotonic() - began:.0f} s; now {load_average()}; "
+          f"{git_revision()}.\n")
     for s in chosen:
         print(f"  ({s.name}) {s.title}")
     print()

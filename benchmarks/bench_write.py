@@ -158,7 +158,8 @@ def client_side(bodies: list[bytes], directory: Path) -> tuple[ObjectSpool, floa
     return spool, time.perf_counter() - began
 
 
-def io_manager_write(spool: ObjectSpool, db_path: Path, first_day: str, last_day: str) -> float:
+def io_manager_write(spool: ObjectSpool, db_path: Path, first_day: str, last_day: str,
+                     config: dict[str, str] | None = None) -> float:
     """The IO manager's handle_output of `stripe/charges` for the days [first_day, last_day]."""
     partitions = dg.DailyPartitionsDefinition(start_date=first_day, timezone="UTC", end_offset=1)
     context = dg.build_output_context(
@@ -167,7 +168,8 @@ def io_manager_write(spool: ObjectSpool, db_path: Path, first_day: str, last_day
         asset_partitions_def=partitions,
         asset_partition_key_range=dg.PartitionKeyRange(first_day, last_day),
     )
-    io_manager = StripeDuckDBIOManager(database=str(db_path)).create_io_manager(None)
+    manager = StripeDuckDBIOManager(database=str(db_path), connection_config=config or {})
+    io_manager = manager.create_io_manager(None)
     began = time.perf_counter()
     objects = StripeObjects(spool=spool, api_version=STRIPE_VERSION_DEFAULT)
     io_manager.handle_output(context, objects)
@@ -185,7 +187,8 @@ def created_days(bodies: list[bytes]) -> tuple[str, str]:
 
 
 def measure(base_url: str, key: str, repeat: int, workdir: Path,
-            profile: StatementTimes | None = None) -> dict[str, Any]:
+            profile: StatementTimes | None = None,
+            config: dict[str, str] | None = None) -> dict[str, Any]:
     bodies = fetch_bodies(base_url, key)
     objects = sum(len(json.loads(b)["data"]) for b in bodies)
     first_day, last_day = created_days(bodies)
@@ -196,7 +199,7 @@ def measure(base_url: str, key: str, repeat: int, workdir: Path,
         before_write_mb = current_rss_mb()
         if profile is not None:
             profile.install()
-        write_s = io_manager_write(spool, db_path, first_day, last_day)
+        write_s = io_manager_write(spool, db_path, first_day, last_day, config)
         if profile is not None:
             duckdb.connect = profile._connect  # type: ignore[assignment]
         with open_database(db_path) as connection:
@@ -230,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3, help="runs; the median is reported")
     parser.add_argument("--json", action="store_true", help="print one JSON line only")
+    parser.add_argument("--duckdb-config", action="append", default=[], metavar="KEY=VALUE",
+                        help="connection_config of the IO manager, e.g. memory_limit=500MB")
     parser.add_argument("--profile", action="store_true",
                         help="also time each SQL statement of the IO manager write")
     args = parser.parse_args(argv)
@@ -242,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             base_url = sandbox.url
         try:
             profile = StatementTimes() if args.profile else None
-            result = measure(base_url, args.key, args.repeat, workdir, profile)
+            config = dict(item.split("=", 1) for item in args.duckdb_config)
+            result = measure(base_url, args.key, args.repeat, workdir, profile, config)
         finally:
             if sandbox is not None:
                 sandbox.stop()

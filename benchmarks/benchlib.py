@@ -209,4 +209,26 @@ class Machine:
 
     def line(self) -> str:
         return (f"{self.cpus} CPUs ({self.cpu_model}), {self.ram_gb} GiB RAM, "
-                f"Python {self.python}, {self.date}")
+                f"Python {self.python}, {self.date}, {load_average()}")
+
+
+def git_revision() -> str:
+    """The commit measured, and whether tracked files differ from it (the tree is shared)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO, check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown revision"
+    changed = [line[3:] for line in dirty.splitlines() if line.strip()]
+    return f"commit {head}" + (f" + uncommitted changes to {', '.join(changed)}" if changed else "")
+
+
+def load_average() -> str:
+    """The machine is shared: say how busy it was."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "load average unknown"
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
