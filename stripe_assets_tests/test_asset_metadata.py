@@ -57,17 +57,26 @@ def test_axis_tops_are_round_numbers_above_the_highest_value():
         1.0, 0.05, 0.05, 0.1, 0.5, 10, 200]
 
 
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _points(svg: ElementTree.Element) -> list[tuple[int, int]]:
+    (line,) = svg.findall(f"{SVG}polyline")
+    pairs = (point.split(",") for point in line.attrib["points"].split())
+    return [(int(x), int(y)) for x, y in pairs]
+
+
 def test_line_chart_draws_one_point_per_value_and_labels_both_axes():
     svg = ElementTree.fromstring(line_chart_svg(["2025-01", "2025-02", "2025-03"],
                                                 [0.02, 0.08, 0.05]))
-    ns = "{http://www.w3.org/2000/svg}"
-    assert len(svg.findall(f"{ns}circle")) == 3
-    texts = [t.text for t in svg.findall(f"{ns}text")]
-    assert {"0.0%", "10.0%", "2025-01", "2025-03"} <= set(texts)
+    points = _points(svg)
+    assert [x for x, _ in points] == sorted(x for x, _ in points) and len(points) == 3
+    assert points[1][1] < points[2][1] < points[0][1]  # higher rate, higher on the chart
+    assert {t.text for t in svg.findall(f"{SVG}text")} == {"0%", "10%", "2025-01", "2025-03"}
 
 
 def test_a_single_point_or_only_zeros_still_draw():
-    assert "<circle" in line_chart_svg(["2025-01"], [0.0])
+    assert len(_points(ElementTree.fromstring(line_chart_svg(["2025-01"], [0.0])))) == 1
     with pytest.raises(ValueError):
         line_chart_svg([], [])
 
@@ -93,21 +102,30 @@ def _refund_rates(days: int) -> duckdb.DuckDBPyConnection:
 
 def test_refund_rate_is_charted_by_month_over_a_long_history():
     meta = refund_rate_metadata(_refund_rates(200), "rr")
-    chart = meta["refund_rate_chart"].value
-    months = re.findall(r"^\| (2025-\d\d) \|", chart, flags=re.M)
+    table = meta["refund_rate_table"].value
+    months = re.findall(r"^\| (2025-\d\d) \|", table, flags=re.M)
     assert months == ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06", "2025-07"]
-    assert "by month of the charge" in chart
-    assert len(_svg(chart).findall("{http://www.w3.org/2000/svg}circle")) == 7
+    assert table.startswith("| month |")
+    chart = meta["refund_rate_chart"].value
+    assert "by month" in chart and len(_points(_svg(chart))) == 7
+    assert len(chart) < 1000  # so the UI shows it inline, not behind "Show Markdown"
     assert meta["charges_succeeded"].value == 2000
-    assert meta["refund_rate"].value == pytest.approx(sum(n % 4 for n in range(200)) / 2000)
+    assert meta["refund_rate"].value == pytest.approx(sum(n % 4 for n in range(200)) / 2000,
+                                                      abs=1e-4)
 
 
 def test_a_short_history_is_charted_by_week_and_the_table_keeps_the_last_twelve():
-    chart = refund_rate_metadata(_refund_rates(120), "rr")["refund_rate_chart"].value
-    weeks = re.findall(r"^\| (\d{4}-\d\d-\d\d) \|", chart, flags=re.M)
+    meta = refund_rate_metadata(_refund_rates(120), "rr")
+    weeks = re.findall(r"^\| (\d{4}-\d\d-\d\d) \|", meta["refund_rate_table"].value,
+                       flags=re.M)
     assert len(weeks) == 12 and weeks[-1] == "2025-04-28"
-    assert "by week" in chart
-    assert len(_svg(chart).findall("{http://www.w3.org/2000/svg}circle")) == 18
+    chart = meta["refund_rate_chart"].value
+    assert "by week" in chart and len(_points(_svg(chart))) == 18
+
+
+def test_a_long_history_charts_the_most_recent_two_years():
+    chart = refund_rate_metadata(_refund_rates(4 * 365), "rr")["refund_rate_chart"].value
+    assert len(_points(_svg(chart))) == 24 and len(chart) < 1000
 
 
 def test_no_charges_yet_says_so_instead_of_an_empty_chart():

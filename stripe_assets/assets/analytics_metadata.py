@@ -17,6 +17,7 @@ from stripe_assets.assets.charts import line_chart_svg, markdown_image, text_bar
 
 # Monthly points read well over a long history; weeks keep a short one from being one dot.
 WEEKLY_UP_TO_DAYS = 120
+CHART_PERIODS = 24  # the UI shows markdown under 1,000 characters inline: keep the SVG small
 TABLE_PERIODS = 12
 
 
@@ -42,21 +43,21 @@ def refund_rate_metadata(connection: duckdb.DuckDBPyConnection, table: str) -> d
     labels = [r[0] for r in rows]
     rates = [r[2] / r[1] if r[1] else 0.0 for r in rows]
     succeeded, refunded = sum(r[1] for r in rows), sum(r[2] for r in rows)
-    top = max(rates) or 1.0
-    lines = [
-        f"**Share of succeeded charges refunded, by {part} of the charge** "
-        f"(all currencies; {first} to {last})",
-        "",
-        markdown_image(line_chart_svg(labels, rates), f"refund rate by {part}"),
-        "",
+    chart = line_chart_svg(labels[-CHART_PERIODS:], rates[-CHART_PERIODS:])
+    top = max(rates[-TABLE_PERIODS:]) or 1.0
+    table_lines = [
         f"| {part} | succeeded | refunded | refund rate | |",
         "|---|---:|---:|---:|---|",
         *(f"| {label} | {s:,} | {r:,} | {rate:.1%} | {text_bar(rate / top)} |"
           for (label, s, r), rate in list(zip(rows, rates, strict=True))[-TABLE_PERIODS:]),
     ]
     return {
-        "refund_rate_chart": dg.MetadataValue.md("\n".join(lines)),
-        "refund_rate": dg.MetadataValue.float(refunded / succeeded if succeeded else 0.0),
+        "refund_rate_chart": dg.MetadataValue.md(
+            f"Share of succeeded charges refunded, by {part}:\n\n"
+            + markdown_image(chart, f"refund rate by {part}")
+        ),
+        "refund_rate_table": dg.MetadataValue.md("\n".join(table_lines)),
+        "refund_rate": dg.MetadataValue.float(round(refunded / succeeded, 4) if succeeded else 0.0),
         "charges_succeeded": dg.MetadataValue.int(int(succeeded)),
         "charges_refunded": dg.MetadataValue.int(int(refunded)),
     }
