@@ -1,8 +1,9 @@
-"""The shared token bucket: paces requests under the limit and slows down on 429."""
+"""The shared pacer: stays under the limit in every sliding second, slows down on 429."""
 
 import threading
+import time
 
-from stripe_assets.stripe_client.rate_limiter import RateLimiter
+from stripe_assets.stripe_client.rate_limiter import HEADROOM, RateLimiter
 
 
 class FakeTime:
@@ -18,46 +19,58 @@ class FakeTime:
             self.now += seconds
 
 
-def test_requests_are_spaced_at_the_rate_after_a_small_burst():
+def worst_second(stamps: list[float]) -> int:
+    return max(sum(1 for s in stamps if a <= s < a + 1.0) for a in stamps)
+
+
+def test_requests_are_spaced_at_a_little_under_the_limit():
     t = FakeTime()
     limiter = RateLimiter(25, clock=t.clock, sleep=t.sleep)
-    for _ in range(100):
+    for _ in range(101):
         limiter.acquire()
-    # 100 requests at 25/s take ~4 s (less the initial burst of 2.5 tokens).
-    assert 3.8 <= t.now <= 4.0
+    assert abs(t.now - 100 / (25 * HEADROOM)) < 1e-6
 
 
-def test_no_sliding_second_holds_more_than_the_rate():
+def test_no_sliding_second_holds_more_than_the_limit():
+    for limit in (25, 100):
+        t = FakeTime()
+        limiter = RateLimiter(limit, clock=t.clock, sleep=t.sleep)
+        stamps = []
+        for _ in range(5 * limit):
+            limiter.acquire()
+            stamps.append(t.now)
+        assert worst_second(stamps) <= limit
+
+
+def test_a_burst_of_429s_slows_the_pace_once_and_calm_restores_it():
     t = FakeTime()
     limiter = RateLimiter(100, clock=t.clock, sleep=t.sleep)
-    stamps = []
-    for _ in range(500):
-        limiter.acquire()
-        stamps.append(t.now)
-    worst = max(sum(1 for s in stamps if a <= s < a + 1.0) for a in stamps)
-    assert worst <= 100 + limiter.burst
-
-
-def test_a_429_halves_the_rate_and_calm_restores_it():
-    t = FakeTime()
-    limiter = RateLimiter(100, clock=t.clock, sleep=t.sleep)
+    for _ in range(10):
+        limiter.slow_down()
+    assert limiter.rate == limiter.max_rate * 0.75
+    t.now += 1.5
     limiter.slow_down()
-    assert limiter.rate == 50
+    assert limiter.rate < limiter.max_rate * 0.75
     t.now += 30
     limiter.acquire()
-    assert limiter.rate == 100
+    assert limiter.rate == limiter.max_rate
 
 
 def test_threads_share_one_budget():
     limiter = RateLimiter(200)
-    import time
-
     began = time.monotonic()
-    threads = [threading.Thread(target=lambda: [limiter.acquire() for _ in range(25)])
-               for _ in range(8)]
+    stamps: list[float] = []
+
+    def work() -> None:
+        for _ in range(25):
+            limiter.acquire()
+            stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    # 200 acquisitions at 200/s: about one second, whatever the number of threads.
-    assert time.monotonic() - began >= 0.85
+    # 200 acquisitions at 190/s: about a second, whatever the number of threads.
+    assert time.monotonic() - began >= 0.95
+    assert worst_second(stamps) <= 200

@@ -81,7 +81,7 @@ def fetch_created_range(
         cursor = str(last["id"])
         with lock:
             idle = workers - active - len(queue)
-            if idle > 0 and t > window.start:
+            if idle > 0 and t > window.start and _worth_splitting(page, window, t):
                 mid = window.start + (t - window.start + 1) // 2  # a < mid <= t
                 queue.append(_Window(window.start, mid))
                 _dispatch()
@@ -110,6 +110,18 @@ def fetch_created_range(
                 with lock:
                     queue.clear()
                 raise error
+
+
+# Each window ends on a partial page, so a split costs about one request: split only a rest
+# expected to hold several pages.
+SPLIT_MIN_OBJECTS = 300
+
+
+def _worth_splitting(page: Page, window: _Window, t: int) -> bool:
+    """Judge the rest [window.start, t] by the density of the page just read."""
+    newest = int(page.objects[0]["created"])
+    density = len(page.objects) / max(1, newest - t)
+    return (t - window.start) * density >= SPLIT_MIN_OBJECTS
 
 
 def fan_out(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:

@@ -149,7 +149,7 @@ class StripeClient(dg.ConfigurableResource):
         if self.max_workers:
             return self.max_workers
         # Little's law: in-flight requests = rate x round-trip time.
-        return max(4, min(32, math.ceil(self.rate_limiter().max_rate * 0.25)))
+        return max(4, min(32, math.ceil(self.rate_limiter().limit * 0.25)))
 
     def rate_limiter(self) -> RateLimiter:
         if self._limiter is None:
