@@ -211,3 +211,21 @@ def test_unusable_database_path_stops_before_fetching(
         assert (tmp_path / "data").read_text() == "a file where a directory should be"
     else:
         assert list(db.iterdir()) == []
+
+
+def test_restricted_key_without_the_permission_the_check_uses_still_loads_the_rest(
+    sandbox_factory, db: Path, load: Load
+):
+    """The check before loading reads the first asset's list (customers): a 403 there is that
+    asset's failure, not a reason to stop the others."""
+    key = "rk_test_51RestrictedNoCustomers00wxyz"
+    server = sandbox_factory(SMALL, restricted_keys={key: {"payouts", "payment_links"}})
+    before = snapshot(db)
+    result = load(server.url, db, key=key)
+    assert result.returncode == 1 and result.stderr == "", result.stdout + result.stderr
+    [failed] = [line for line in result.stdout.splitlines() if line.lstrip().startswith("FAIL")]
+    assert "stripe/customers" in failed and "'rak_customer_read'" in failed, failed
+    assert "3/4 assets loaded" in result.stdout
+    after = snapshot(db)
+    assert after["stripe.customers"] == before["stripe.customers"]
+    assert after["stripe.payouts"] != before["stripe.payouts"]  # loaded again
