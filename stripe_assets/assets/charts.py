@@ -65,7 +65,7 @@ def markdown_image(svg: str, alt: str) -> str:
     return f"![{escape(alt)}](data:image/svg+xml;base64,{encoded})"
 
 
-def text_bar(fraction: float, width: int = 16) -> str:
+def text_bar(fraction: float, width: int = 10) -> str:
     """A horizontal bar of unicode blocks, `fraction` of `width` cells (clamped to 0..1)."""
     eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
     full, rest = divmod(eighths, 8)
