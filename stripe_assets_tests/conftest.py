@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from stripe_assets.sandbox import SandboxConfig, SandboxServer, Store, generate
+from stripe_assets_tests.ui_support import loaded_dagster_ui  # noqa: F401 (session fixture)
 
 # Small and fixed (the end date too), so that every count in the tests is stable.
 SANDBOX_CONFIG = SandboxConfig(seed=42, customers=120, charges=800, end=date(2025, 6, 30))
