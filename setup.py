@@ -13,6 +13,7 @@ setup(
     install_requires=[
         f"dagster=={DAGSTER}",
         f"dagster-webserver=={DAGSTER}",
+        f"dagster-dg-cli=={DAGSTER}",  # the `dg` command: dg dev, dg check defs, dg list defs
         f"dagster-duckdb=={DAGSTER_LIBS}",
         "pandas>=2.2,<3",
         "requests>=2.32,<3",
