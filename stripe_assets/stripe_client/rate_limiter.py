@@ -1,9 +1,9 @@
 """A pacer shared by every thread of a run, so parallel fetching stays under Stripe's limit.
 
 Stripe allows 100 requests/s in live mode and 25/s in test mode (account-wide). Requests are
-spaced evenly at a little under the limit (`HEADROOM`): any sliding second then holds at most
-the limit, even when a thread is scheduled late, with no burst that a server counting in
-sliding windows would answer with 429s.
+spaced evenly at 95% of the limit (`HEADROOM`), and never more than that many leave in any
+sliding second, even after a stall: a server counting in sliding windows sees no burst to
+answer with 429s.
 
 A 429 means someone else (another run, a dashboard user, the account's own app) uses the
 budget too: the pace drops by a quarter, at most once per second (a burst of 429s is one
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 HEADROOM = 0.95
@@ -34,21 +35,34 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._next_slot = clock()
+        self._sent: deque[float] = deque()  # release times within the last second
+        self._per_second = max(1, int(self.max_rate))
         self._last_decrease = float("-inf")
         self._last_update = clock()
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
-        """Reserve the next slot and sleep until it comes. Returns the seconds waited."""
-        with self._lock:
-            now = self._clock()
-            self._recover(now)
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + 1.0 / self.rate
-        wait = slot - now
-        if wait > 0:
+        """Wait for the pace and for room in the last second, then go. Returns seconds waited.
+
+        Decided at release time, not by handing out future slots: after a stall (GIL, GC,
+        a busy machine) waiting threads leave one pace apart instead of all at once.
+        """
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._recover(now)
+                while self._sent and now - self._sent[0] >= 1.0:
+                    self._sent.popleft()
+                wait = self._next_slot - now
+                if len(self._sent) >= self._per_second:
+                    wait = max(wait, self._sent[0] + 1.0 - now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    self._next_slot = now + 1.0 / self.rate
+                    return waited
             self._sleep(wait)
-        return wait
+            waited += wait
 
     def slow_down(self) -> None:
         """A 429 arrived: slow the pace, once per second at most."""
@@ -58,7 +72,6 @@ class RateLimiter:
                 return
             self._last_decrease = now
             self.rate = max(self.max_rate * MIN_FRACTION, self.rate * DECREASE)
-            # Slots already handed out stand; the next ones are spaced at the new pace.
             self._next_slot = max(self._next_slot, now) + 1.0 / self.rate
 
     def _recover(self, now: float) -> None:

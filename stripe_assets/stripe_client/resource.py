@@ -84,7 +84,7 @@ class StripeClient(dg.ConfigurableResource):
     max_workers: int | None = Field(
         default=None,
         description="Requests in flight within one asset. Default: enough to fill the rate "
-        "limit at 250 ms per round trip (25 for live keys, 7 for test keys).",
+        "limit at up to 500 ms per round trip (32 for live keys, 13 for test keys).",
     )
     max_attempts: int = Field(default=8, description="Attempts per request, first included.")
     max_retry_seconds: float = Field(
@@ -148,8 +148,8 @@ class StripeClient(dg.ConfigurableResource):
     def effective_max_workers(self) -> int:
         if self.max_workers:
             return self.max_workers
-        # Little's law: in-flight requests = rate x round-trip time.
-        return max(4, min(32, math.ceil(self.rate_limiter().limit * 0.25)))
+        # Little's law: in-flight requests = rate x round-trip time (up to 500 ms here).
+        return max(4, min(32, math.ceil(self.rate_limiter().limit * 0.5)))
 
     def rate_limiter(self) -> RateLimiter:
         if self._limiter is None:
