@@ -1,0 +1,39 @@
+"""`stripe-assets dev` without a key: dagster dev against the bundled sandbox."""
+
+from __future__ import annotations
+
+import subprocess
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from stripe_assets import cli, local_sandbox
+
+
+def test_dev_without_a_key_serves_the_sandbox_with_partitions_from_its_first_day(
+    monkeypatch, tmp_path
+):
+    launched: dict = {}
+
+    @contextmanager
+    def fake_sandbox(*args, **kwargs):
+        yield "http://127.0.0.1:1"
+
+    def fake_call(command, env=None):
+        launched.update(command=command, env=env)
+        return 0
+
+    for name in ("STRIPE_API_KEY", "STRIPE_START_DATE", "STRIPE_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    monkeypatch.setattr(local_sandbox, "running_sandbox", fake_sandbox)
+    monkeypatch.setattr(subprocess, "call", fake_call)
+
+    assert cli.main(["dev"]) == 0
+    env = launched["env"]
+    assert env["STRIPE_API_BASE"] == "http://127.0.0.1:1"
+    assert env["STRIPE_API_KEY"].startswith("sk_test_")
+    # The sandbox's default history: 365 days up to today.
+    today = datetime.now(UTC).date()
+    assert env["STRIPE_START_DATE"] == (today - timedelta(days=364)).isoformat()
+    assert launched["command"][-4:] == ["dagster", "dev", "-w", "workspace.yaml"]
