@@ -102,13 +102,18 @@ class Sandbox:
 
 class ApiWindow:
     """Watches the sandbox's request counter while a loader runs (every `interval` s), to time
-    the span in which requests arrived: the loader's API phase, seen from the server side."""
+    the span in which requests arrived: the loader's API phase, seen from the server side.
 
-    def __init__(self, sandbox: Sandbox, interval: float = 0.05):
+    A loader may send a lone request first (`stripe-assets load` checks the key with one before
+    it starts its run); requests followed by `gap` seconds of silence before the fetch begins
+    are left out of the span and counted in `lead_in`.
+    """
+
+    def __init__(self, sandbox: Sandbox, interval: float = 0.05, gap: float = 0.5):
         self.sandbox = sandbox
         self.interval = interval
-        self.first: float | None = None  # when the counter was first seen above 0
-        self.last: float | None = None  # when it last changed
+        self.gap = gap
+        self.changes: list[tuple[float, int]] = []  # (when the counter changed, its new value)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -131,18 +136,32 @@ class ApiWindow:
             after = time.monotonic()
             if total > seen:
                 # The change happened before `after`; count the poll's own time half each way.
-                moment = (before + after) / 2
-                if seen == 0:
-                    self.first = moment - self.interval / 2
-                self.last = moment
+                self.changes.append(((before + after) / 2, total))
                 seen = total
             self._stop.wait(self.interval)
 
+    def _start(self) -> int:
+        """Index of the change where the fetch begins: the first one followed by another
+        within `gap` (or the last one)."""
+        for i in range(len(self.changes) - 1):
+            if self.changes[i + 1][0] - self.changes[i][0] < self.gap:
+                return i
+        return max(0, len(self.changes) - 1)
+
+    @property
+    def lead_in(self) -> int:
+        """Requests sent before the fetch began (and left out of `seconds`)."""
+        if not self.changes:
+            return 0
+        i = self._start()
+        return self.changes[i - 1][1] if i > 0 else 0
+
     @property
     def seconds(self) -> float | None:
-        if self.first is None or self.last is None:
+        if not self.changes:
             return None
-        return max(self.last - self.first, self.interval)
+        first = self.changes[self._start()][0] - self.interval / 2
+        return max(self.changes[-1][0] - first, self.interval)
 
 
 @dataclass
