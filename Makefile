@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint dev sandbox clean
+.PHONY: run test lint dev sandbox chromium screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ $(VENV)/.installed-dev: setup.py constraints.txt | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/stripe-assets load
 
-test: $(VENV)/.installed-dev lint
+test: $(VENV)/.installed-dev lint chromium
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
@@ -36,6 +36,19 @@ dev: $(VENV)/.installed-run
 
 sandbox: $(VENV)/.installed-run
 	$(BIN)/stripe-assets sandbox --port 12111
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+# Installed once where we may (root with apt-get, as in CI: about a minute); elsewhere they skip.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "No chromium: the browser tests will skip (sudo apt-get install chromium)."; fi
+
+# docs/asset-graph.png: the sandbox account loaded in `dagster dev`, shot in Chromium.
+screenshot: $(VENV)/.installed-dev chromium
+	$(BIN)/python -m stripe_assets_tests.ui_screenshot docs/asset-graph.png
 
 clean:
 	rm -rf $(VENV) data .dagster_home test-output

@@ -31,6 +31,8 @@ setup(
             "mypy>=1.13",
             "types-requests",
             "pandas-stubs",
+            # Drives Debian's chromium (not its own browser build) in the UI tests.
+            "playwright>=1.50",
         ],
     },
     entry_points={"console_scripts": ["stripe-assets=stripe_assets.cli:main"]},
