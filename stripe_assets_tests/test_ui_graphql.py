@@ -13,7 +13,9 @@ from stripe_assets.jobs import DAY_TABLES, FULL_TABLES
 from stripe_assets_tests.test_definitions import ANALYTICS, CHECKS, EXPECTED_EDGES, RAW
 from stripe_assets_tests.ui_support import LoadedUI
 
-pytestmark = pytest.mark.slow
+# Whichever UI test runs first also starts dagster dev and loads everything (about 80 s on an
+# idle machine, minutes on a busy one): allow for it beyond the suite's 300 s per test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 SCHEMA = "... on TableSchemaMetadataEntry { schema { columns { name type description } } }"
 ASSET_GRAPH = f"""
