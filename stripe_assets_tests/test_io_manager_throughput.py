@@ -1,4 +1,4 @@
-"""The Stripe write path is vectorised: DuckDB does the JSON work, Python does nothing per row."""
+"""The Stripe write path is vectorised: DuckDB does the JSON work, Python nothing per row."""
 
 from __future__ import annotations
 
@@ -18,9 +18,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 OBJECTS = 50_000
 PAGE = 100  # Stripe's maximum page size
-# A per-row Python path (json.loads + executemany) manages a few thousand rows a second; the
-# floor leaves room for a loaded, shared CI machine. The figure itself is printed.
-FLOOR_OBJECTS_PER_SECOND = 25_000
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +33,7 @@ def charges_spool(tmp_path_factory) -> Path:
 
 
 def write(master: Path, db: Path) -> float:
-    """Copy the spool, hand it to the IO manager, return seconds until the rows are committed."""
+    """Copy the spool and hand it to the IO manager; returns the seconds the write took."""
     spool = ObjectSpool(directory=master.parent, prefix="run")
     spool.finish()
     shutil.copyfile(master, spool.path)
@@ -50,21 +47,15 @@ def write(master: Path, db: Path) -> float:
     return elapsed
 
 
-def test_writes_50000_charges_from_spool_to_committed_rows_vectorised(charges_spool, tmp_path):
-    timings = [write(charges_spool, tmp_path / "run0.duckdb")]  # also warms up lazy imports
+def test_writing_50000_charges_allocates_no_python_objects_per_row(charges_spool, tmp_path):
+    # Speed is measured by benchmarks/bench_write.py, not asserted here: a shared machine's
+    # timings are noise. What a test can prove: Python holds no per-row objects.
+    write(charges_spool, tmp_path / "warm.duckdb")  # lazy imports, outside the trace
     tracemalloc.start()
     write(charges_spool, tmp_path / "traced.duckdb")
     _, python_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    timings += [write(charges_spool, tmp_path / f"run{i}.duckdb") for i in (1, 2)]
-
-    seconds = min(timings)
-    rate = OBJECTS / seconds
-    megabytes = charges_spool.stat().st_size / 1e6
-    print(f"\n{OBJECTS} charges ({megabytes:.0f} MB of pretty-printed pages):")
-    print(f"runs {', '.join(f'{t:.2f}' for t in timings)} s; best {rate:,.0f} objects/s")
-    print(f"Python peak during a write: {python_peak / 1e6:.2f} MB")
-
-    assert query(tmp_path / "run2.duckdb", "SELECT count(*) FROM stripe.charges") == [(OBJECTS,)]
-    assert python_peak < 5e6  # no Python objects per row (the spool is 160 MB)
-    assert rate > FLOOR_OBJECTS_PER_SECOND
+    assert query(tmp_path / "traced.duckdb", "SELECT count(*) FROM stripe.charges") == [
+        (OBJECTS,)
+    ]
+    assert python_peak < 5e6  # the spool is 160 MB; a per-row path would hold far more
