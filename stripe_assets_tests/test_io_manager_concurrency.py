@@ -57,7 +57,8 @@ def hold_lock(db: str) -> Iterator[Any]:
     yield start
     for holder in holders:  # only the processes this test started
         if holder.poll() is None:
-            holder.terminate()
+            # SIGKILL: a runner may start tests with SIGTERM ignored, and the holder only sleeps.
+            holder.kill()
         holder.wait(timeout=30)
 
 
