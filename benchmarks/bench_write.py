@@ -6,7 +6,8 @@ with each HTTP response body after it arrives, twice over the same bodies:
 1. client: `json.loads` + the client's page validation (`_as_page`) + appending the raw body to
    the asset's spool (`ObjectSpool.add_page_body`), page by page as the fetch threads do;
 2. write: the IO manager's `handle_output` for `stripe/charges` over the partition range of
-   the data (one transaction: delete the slice, stage, type, insert, verify, commit).
+   the data (one transaction: delete the slice, stage, type, insert, verify, commit), with the
+   connection_config `stripe-assets load` gives it (resources.py: DuckDB's memory limit).
 
 Run with the project's venv (it imports stripe_assets):
 
@@ -168,12 +169,24 @@ def io_manager_write(spool: ObjectSpool, db_path: Path, first_day: str, last_day
         asset_partitions_def=partitions,
         asset_partition_key_range=dg.PartitionKeyRange(first_day, last_day),
     )
-    manager = StripeDuckDBIOManager(database=str(db_path), connection_config=config or {})
-    io_manager = manager.create_io_manager(None)
+    io_manager = project_io_manager(db_path, config or {}).create_io_manager(None)
     began = time.perf_counter()
     objects = StripeObjects(spool=spool, api_version=STRIPE_VERSION_DEFAULT)
     io_manager.handle_output(context, objects)
     return time.perf_counter() - began
+
+
+def project_io_manager(db_path: Path, overrides: dict[str, str]) -> StripeDuckDBIOManager:
+    """The IO manager as `stripe-assets load` configures it (resources.py), for `db_path`;
+    `overrides` (--duckdb-config) are merged into its connection_config."""
+    os.environ["STRIPE_ASSETS_DB"] = str(db_path)
+    try:
+        from stripe_assets.resources import duckdb_io_manager
+    except ImportError:
+        base: dict[str, Any] = {}
+    else:
+        base = dict(duckdb_io_manager().connection_config or {})
+    return StripeDuckDBIOManager(database=str(db_path), connection_config={**base, **overrides})
 
 
 def created_days(bodies: list[bytes]) -> tuple[str, str]:
