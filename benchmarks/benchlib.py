@@ -105,11 +105,12 @@ class ApiWindow:
     the span in which requests arrived: the loader's API phase, seen from the server side.
 
     A loader may send a lone request first (`stripe-assets load` checks the key with one before
-    it starts its run); requests followed by `gap` seconds of silence before the fetch begins
-    are left out of the span and counted in `lead_in`.
+    it starts its run, ~0.5 s before the fetch); with `gap` set, requests followed by `gap`
+    seconds of silence before the fetch begins are left out of the span and counted in
+    `lead_in`. Only for a concurrent loader: a sequential one's requests are that far apart.
     """
 
-    def __init__(self, sandbox: Sandbox, interval: float = 0.05, gap: float = 0.5):
+    def __init__(self, sandbox: Sandbox, interval: float = 0.05, gap: float | None = None):
         self.sandbox = sandbox
         self.interval = interval
         self.gap = gap
@@ -143,6 +144,8 @@ class ApiWindow:
     def _start(self) -> int:
         """Index of the change where the fetch begins: the first one followed by another
         within `gap` (or the last one)."""
+        if self.gap is None:
+            return 0
         for i in range(len(self.changes) - 1):
             if self.changes[i + 1][0] - self.changes[i][0] < self.gap:
                 return i
