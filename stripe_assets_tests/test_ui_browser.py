@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from stripe_assets_tests.test_definitions import ANALYTICS, RAW
 from stripe_assets_tests.ui_browser import (
@@ -50,9 +51,11 @@ def test_lineage_shows_every_asset_and_clicking_one_opens_its_details(
         assert asset_node_names(page) == sorted([*RAW, *ANALYTICS])
 
         heading = select_asset(page, "refund_rates")
-        page.screenshot(path=output_dir / "asset-lineage-refund-rates.png")
+        # The side panel: its description, then its latest materialization with the chart.
         assert heading == "analytics / refund_rates"
-        assert page.get_by_text("Refund rates per charge day").first.is_visible()
+        expect(page.get_by_text("Refund rates per charge day").first).to_be_visible()
+        assert drawn_images(page, "refund rate by") == [360]
+        page.screenshot(path=output_dir / "asset-lineage-refund-rates.png")
 
 
 def test_the_refund_rate_chart_is_drawn_on_the_asset_page(loaded_dagster_ui, output_dir):

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -43,27 +42,22 @@ def chromium_page(width: int = 1600, height: int = 1000, scale: float = 1) -> It
                 viewport={"width": width, "height": height}, device_scale_factor=scale
             )
             page.set_default_timeout(30_000)
+            # Dagster's "Join the community" dialog opens on localhost at any moment of the
+            # first page, and would swallow the zoom: start as a person who skipped it before
+            # (the UI's own localStorage flag), and skip it should it show anyway.
+            page.add_init_script("window.localStorage.setItem('communityNux', '\"1\"')")
+            page.add_locator_handler(
+                page.get_by_role("button", name="Skip"), lambda skip: skip.click()
+            )
             yield page
         finally:
             browser.close()
-
-
-def dismiss_welcome(page: Page) -> None:
-    """Skip the "Join the Dagster community" dialog: on localhost it opens a second after the
-    first page of an instance that never dismissed it (skipping tells the server too)."""
-    skip = page.get_by_role("button", name="Skip")
-    try:
-        skip.first.wait_for(timeout=2500)
-    except PlaywrightTimeoutError:
-        return
-    skip.first.click()
 
 
 def open_global_lineage(page: Page, ui_url: str) -> None:
     """Open Lineage (the global asset graph) and expand every group, from the graph's menu."""
     page.goto(f"{ui_url}/asset-groups")
     page.wait_for_selector("foreignObject.group")  # the groups, collapsed at first
-    dismiss_welcome(page)
     graph_menu(page, "Expand all groups")
     page.wait_for_url(re.compile(r"expanded="))
 
@@ -104,7 +98,6 @@ def open_asset_page(page: Page, ui_url: str, key: str) -> None:
     """The asset's own page (Overview: description, columns, latest metadata)."""
     page.goto(f"{ui_url}/assets/{key}")
     page.get_by_text("Latest materialization").first.wait_for()
-    dismiss_welcome(page)
 
 
 def drawn_images(page: Page, alt_prefix: str) -> list[int]:
