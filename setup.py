@@ -18,6 +18,9 @@ setup(
         "pandas>=2.2,<3",
         "requests>=2.32,<3",
         "python-dotenv>=1.0",  # reads .env for the CLI, as dagster dev does
+        # Reads each list page's cursor and count lazily, ~10x faster than json.loads builds
+        # dicts the loader throws away (stripe_client/page.py).
+        "pysimdjson>=6,<8",
     ],
     extras_require={
         "dev": [

@@ -3,8 +3,9 @@
 Fetches every charge page from a sandbox once (not timed), then times what our loader does
 with each HTTP response body after it arrives, twice over the same bodies:
 
-1. client: `json.loads` + the client's page validation (`_as_page`) + appending the raw body to
-   the asset's spool (`ObjectSpool.add_page_body`), page by page as the fetch threads do;
+1. client: the client's page summary (`summarize_list`, simdjson) + validation
+   (`_as_page`) + appending the raw body to the asset's spool (`ObjectSpool.add_page_body`),
+   page by page as the fetch threads do;
 2. write: the IO manager's `handle_output` for `stripe/charges` over the partition range of
    the data (one transaction: delete the slice, stage, type, insert, verify, commit), with the
    connection_config `stripe-assets load` gives it (resources.py: DuckDB's memory limit).
@@ -42,6 +43,7 @@ from benchlib import TEST_KEY, Machine, Sandbox  # noqa: E402
 from stripe_assets.database import open_database  # noqa: E402
 from stripe_assets.io_manager import ObjectSpool, StripeDuckDBIOManager, StripeObjects  # noqa: E402
 from stripe_assets.settings import STRIPE_VERSION_DEFAULT  # noqa: E402
+from stripe_assets.stripe_client.page import summarize_list  # noqa: E402
 from stripe_assets.stripe_client.resource import _as_page  # noqa: E402
 
 PATH = "/v1/charges"
@@ -153,8 +155,8 @@ def client_side(bodies: list[bytes], directory: Path) -> tuple[ObjectSpool, floa
     spool = ObjectSpool(directory=directory, prefix="charges")
     began = time.perf_counter()
     for body in bodies:
-        page = _as_page(PATH, body, json.loads(body), None)
-        spool.add_page_body(page.body, len(page.objects))
+        page = _as_page(PATH, body, summarize_list(body), None)
+        spool.add_page_body(page.body, page.count)
     spool.finish()
     return spool, time.perf_counter() - began
 

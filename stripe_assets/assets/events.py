@@ -64,7 +64,7 @@ def events(context: dg.AssetExecutionContext, stripe: StripeClient) -> StripeObj
     def fill(spool: ObjectSpool) -> dict:
         fetch_created_range(
             stripe, ENDPOINTS["events"], start, end,
-            lambda page: spool.add_page_body(page.body, len(page.objects)),
+            lambda page: spool.add_page_body(page.body, page.count),
         )
         return {
             **window_metadata(start, end),

@@ -25,7 +25,7 @@ from stripe_assets.stripe_client import StripeClient
 def payment_links(context: dg.AssetExecutionContext, stripe: StripeClient) -> StripeObjects:
     def fill(spool: ObjectSpool) -> dict:
         for page in stripe.list_pages("payment_links"):
-            spool.add_page_body(page.body, len(page.objects))
+            spool.add_page_body(page.body, page.count)
         return full_refresh_metadata()
 
     return fetch_to_spool(context, stripe, "payment_links", fill)

@@ -66,7 +66,7 @@ def payment_methods(
             path = f"/v1/customers/{customer_id}/payment_methods"
             try:
                 for page in stripe.list_pages("payment_methods", path=path):
-                    spool.add_page_body(page.body, len(page.objects))
+                    spool.add_page_body(page.body, page.count)
                     seen.update(o["id"] for o in page.objects)
             except StripeInvalidRequestError as exc:
                 if exc.status != 404:

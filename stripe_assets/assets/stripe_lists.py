@@ -41,7 +41,7 @@ def build_created_partitioned_asset(endpoint: Endpoint) -> dg.AssetsDefinition:
         def fill(spool: ObjectSpool) -> dict:
             fetch_created_range(
                 stripe, endpoint, start, end,
-                lambda page: spool.add_page_body(page.body, len(page.objects)),
+                lambda page: spool.add_page_body(page.body, page.count),
             )
             return window_metadata(start, end)
 

@@ -11,7 +11,8 @@ from stripe_assets.stripe_client.errors import (
     StripeRetriesExhaustedError,
     mask_key,
 )
-from stripe_assets.stripe_client.resource import Page, StripeClient
+from stripe_assets.stripe_client.page import Page
+from stripe_assets.stripe_client.resource import StripeClient
 from stripe_assets.stripe_client.stats import RequestStats
 
 __all__ = [

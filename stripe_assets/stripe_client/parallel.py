@@ -22,7 +22,9 @@ from itertools import pairwise
 from typing import TypeVar
 
 from stripe_assets.endpoints import Endpoint
-from stripe_assets.stripe_client.resource import Page, StripeClient
+from stripe_assets.stripe_client.errors import StripeResponseError
+from stripe_assets.stripe_client.page import Page
+from stripe_assets.stripe_client.resource import StripeClient
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -76,9 +78,13 @@ def fetch_created_range(
         on_page(page)
         if not page.has_more:
             return None
-        last = page.objects[-1]
-        t = int(last["created"])
-        cursor = str(last["id"])
+        t, cursor = page.summary.oldest_created, page.summary.last_id
+        if t is None or cursor is None:
+            raise StripeResponseError(
+                f"GET {endpoint.path} returned a page whose last object has no integer `created`"
+                f" (Request-Id {page.request_id}); a `created` range cannot be paged through"
+                " without it. Check STRIPE_API_BASE."
+            )
         with lock:
             idle = workers - active - len(queue)
             if idle > 0 and t > window.start and _worth_splitting(page, window, t):
@@ -119,8 +125,8 @@ SPLIT_MIN_OBJECTS = 300
 
 def _worth_splitting(page: Page, window: _Window, t: int) -> bool:
     """Judge the rest [window.start, t] by the density of the page just read."""
-    newest = int(page.objects[0]["created"])
-    density = len(page.objects) / max(1, newest - t)
+    newest = page.summary.newest_created if page.summary.newest_created is not None else t
+    density = page.count / max(1, newest - t)
     return (t - window.start) * density >= SPLIT_MIN_OBJECTS
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Generator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Generator, Mapping
+from typing import Any, TypeVar
 
 import dagster as dg
 import requests
@@ -30,6 +29,7 @@ from stripe_assets.stripe_client.errors import (
     StripeRetriesExhaustedError,
     mask_key,
 )
+from stripe_assets.stripe_client.page import ListSummary, Page, summarize_list
 from stripe_assets.stripe_client.rate_limiter import RateLimiter
 from stripe_assets.stripe_client.retry import (
     RetryPolicy,
@@ -46,15 +46,7 @@ LIVE_REQUESTS_PER_SECOND = 100.0
 TEST_REQUESTS_PER_SECOND = 25.0
 USER_AGENT = "stripe-assets/0.1 (+https://github.com/stripe-assets)"
 
-
-@dataclass(frozen=True)
-class Page:
-    """One list response: the parsed objects plus the raw body, so it can be stored unparsed."""
-
-    objects: list[dict[str, Any]]
-    body: bytes
-    has_more: bool
-    request_id: str | None
+Parsed = TypeVar("Parsed")
 
 
 class StripeClient(dg.ConfigurableResource):
@@ -187,24 +179,24 @@ class StripeClient(dg.ConfigurableResource):
                 query["created[lt]"] = created_lt
         url_path = path or ep.path
         while True:
-            body, payload, request_id = self._get(url_path, query, ep)
-            page = _as_page(url_path, body, payload, request_id)
-            self._stats.add(pages=1, objects=len(page.objects))
+            body, summary, request_id = self._get(url_path, query, ep, summarize_list)
+            page = _as_page(url_path, body, summary, request_id)
+            self._stats.add(pages=1, objects=page.count)
             yield page
             if not page.has_more:
                 return
-            if not page.objects:
+            if not page.count:
                 raise StripeResponseError(
                     f"GET {url_path} said has_more=true on an empty page; refusing to loop. "
                     "Is STRIPE_API_BASE a Stripe-compatible server?"
                 )
-            query["starting_after"] = page.objects[-1]["id"]
+            query["starting_after"] = page.summary.last_id
 
     def retrieve(self, endpoint: Endpoint | str, object_id: str) -> dict[str, Any]:
         """GET /v1/{endpoint}/{id}: e.g. a payment method known only from a payment intent."""
         ep = ENDPOINTS[endpoint] if isinstance(endpoint, str) else endpoint
         url_path = f"{ep.path}/{object_id}"
-        _, payload, _ = self._get(url_path, {}, ep)
+        _, payload, _ = self._get(url_path, {}, ep, json.loads)
         if not isinstance(payload, dict) or not payload.get("id"):
             raise StripeResponseError(
                 f"GET {url_path} answered without an object id. Is STRIPE_API_BASE "
@@ -232,8 +224,9 @@ class StripeClient(dg.ConfigurableResource):
     # ---- one request, with retries ------------------------------------------------------
 
     def _get(
-        self, path: str, query: Mapping[str, Any], ep: Endpoint
-    ) -> tuple[bytes, Any, str | None]:
+        self, path: str, query: Mapping[str, Any], ep: Endpoint, parse: Callable[[bytes], Parsed]
+    ) -> tuple[bytes, Parsed, str | None]:
+        """`parse` reads a 200 body and raises ValueError if it is not JSON (then retried)."""
         session = self._http()
         limiter = self.rate_limiter()
         policy = RetryPolicy(max_attempts=self.max_attempts,
@@ -272,7 +265,7 @@ class StripeClient(dg.ConfigurableResource):
                 status = response.status_code
                 if status == 200:
                     try:
-                        return body, json.loads(body), request_id
+                        return body, parse(body), request_id
                     except ValueError:
                         if response.headers.get("Stripe-Should-Retry", "").lower() == "false":
                             raise StripeResponseError(
@@ -354,21 +347,18 @@ class StripeClient(dg.ConfigurableResource):
             f"Stripe answered GET {path} with {status} ({detail}): {message} {where}.", **kwargs)
 
 
-def _as_page(path: str, body: bytes, payload: Any, request_id: str | None) -> Page:
-    data = payload.get("data") if isinstance(payload, dict) else None
-    if not isinstance(data, list):
+def _as_page(path: str, body: bytes, summary: ListSummary, request_id: str | None) -> Page:
+    if not summary.data_is_list:
         raise StripeResponseError(
             f"GET {path} answered 200 without a `data` list (Request-Id {request_id}); this is "
             "not a Stripe list response. Check STRIPE_API_BASE."
         )
-    missing = sum(1 for o in data if not isinstance(o, dict) or not o.get("id"))
-    if missing:
+    if summary.without_id:
         raise StripeResponseError(
-            f"GET {path} returned {missing} object(s) without an `id` (Request-Id {request_id}); "
-            "they cannot be stored or de-duplicated. Check STRIPE_API_BASE."
+            f"GET {path} returned {summary.without_id} object(s) without an `id` (Request-Id "
+            f"{request_id}); they cannot be stored or de-duplicated. Check STRIPE_API_BASE."
         )
-    return Page(objects=data, body=body, has_more=bool(payload.get("has_more")),
-                request_id=request_id)
+    return Page(body=body, summary=summary, request_id=request_id)
 
 
 def _error_body(body: bytes) -> dict[str, Any]:
