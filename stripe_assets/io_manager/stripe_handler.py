@@ -3,7 +3,7 @@
 The steps, each one SQL statement over every object at once (no Python per row):
 
 1. stage: ``read_json_objects`` splits the spool into its pages (JSON envelopes ``{"data": [...]}``,
-   possibly pretty-printed), ``json_extract(page, '$.data[*]')`` into objects, kept (as compact
+   one per line), ``json_extract(page, '$.data[*]')`` into objects, kept (as compact
    JSON) in a temporary table;
 2. discover: ``json_keys(obj)`` zipped with ``json_type(obj, '$.*')``, grouped by (field, JSON
    type); then, for the fields holding numbers, their range and whether any has a fraction;
@@ -182,7 +182,7 @@ def write_stripe_objects(
                 connection.execute(
                     f"CREATE TEMP TABLE {stage} AS SELECT unnest(json_extract(json, '$.data[*]'))"
                     f" AS obj FROM read_json_objects({quote_literal(str(path))},"
-                    " format='unstructured')"
+                    " format='newline_delimited')"
                 ).fetchall()
             except duckdb.Error as error:
                 raise StripeWriteError(
