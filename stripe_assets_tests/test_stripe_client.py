@@ -13,6 +13,7 @@ import pytest
 
 from stripe_assets.endpoints import ENDPOINTS
 from stripe_assets.stripe_client import (
+    Page,
     StripeAuthenticationError,
     StripeClient,
     StripeConfigError,
@@ -96,11 +97,30 @@ def test_concurrent_window_fetch_with_adaptive_splitting_returns_each_object_onc
     lo = min(o["created"] for o in reference)
     hi = max(o["created"] for o in reference) + 1
     seen: list[str] = []
-    # Two initial windows only: the dense ones must be split to keep 8 workers busy.
+    # Round trips of a few ms at 1000/s want few windows: the dense ones get split as they go.
     fetch_created_range(client, ENDPOINTS["charges"], lo, hi,
                         lambda page: seen.extend(o["id"] for o in page.objects), workers=8)
     assert sorted(seen) == sorted(o["id"] for o in reference)
     assert len(seen) == len(set(seen))
+
+
+def test_concurrent_window_fetch_keeps_only_as_many_requests_in_flight_as_the_limit_uses(
+    sandbox_factory,
+):
+    # Little's law: 10 requests/s with ~0.2 s round trips fill the limit with 2 in flight.
+    # Every window ends on a partial page, so more windows open at once than
+    # ceil(2 x 1.2 margin) = 3 would cost requests without going faster (16 workers allowed).
+    server = sandbox_factory(latency=0.2)
+    client = client_for(server.url, requests_per_second=10, max_workers=16)
+    reference = expected(server, "charges")
+    lo = min(o["created"] for o in reference)
+    hi = max(o["created"] for o in reference) + 1
+    pages: list[Page] = []
+    fetch_created_range(client, ENDPOINTS["charges"], lo, hi, pages.append)
+    assert sorted(o["id"] for p in pages for o in p.objects) == sorted(o["id"] for o in reference)
+    windows = sum(1 for p in pages if not p.has_more)  # each window ends on one such page
+    assert windows <= 4  # 3, and perhaps one split when a window ends before the others
+    assert client.round_trip_seconds is not None and client.round_trip_seconds >= 0.2
 
 
 def test_created_filter_is_refused_client_side_where_stripe_has_none(sandbox):

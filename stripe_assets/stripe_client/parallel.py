@@ -2,17 +2,18 @@
 
 A sequential paginator waits one round trip per page and so uses a fraction of Stripe's rate
 limit. Here the range is cut into windows fetched concurrently; a window that turns out dense
-is split again while workers are idle:
+is split again while workers are idle and the rate limit has room to spare:
 
     window [a, b), after a page whose oldest object has created = t (t >= a):
-      the rest of the window is [a, t] after the cursor. With mid in (a, t]:
-        [a, mid)            from the start, no cursor (all of it is after the cursor)
-        [mid, b) + cursor   continues where the page ended
-    These two are disjoint and cover the rest exactly, so no object is missed or repeated.
+      the rest of the window is [a, t] after the cursor. With a < m1 < ... < mk <= t:
+        [a, m1), ... [m(k-1), mk)  from their start, no cursor (all after the cursor)
+        [mk, b) + cursor           continues where the page ended
+    These are disjoint and cover the rest exactly, so no object is missed or repeated.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -47,7 +48,16 @@ def fetch_created_range(
 ) -> None:
     """Call `on_page` (from worker threads) for every page of objects created in [start, end)."""
     workers = workers or client.effective_max_workers()
-    initial = _even_windows(start, end, workers)
+    limiter = client.rate_limiter()
+
+    def wanted() -> int:
+        # Little's law: the limit is used up with rate x round trip requests in flight. Every
+        # window ends on a partial page (a request for less than 100 objects), so open no
+        # more windows than that, with a margin for jitter.
+        round_trip = client.round_trip_seconds or ASSUMED_ROUND_TRIP_SECONDS
+        return max(2, min(workers, math.ceil(limiter.limit * round_trip * IN_FLIGHT_MARGIN)))
+
+    initial = _even_windows(start, end, wanted())
     queue: deque[_Window] = deque(initial)
     lock = threading.Lock()
     active = 0
@@ -86,12 +96,15 @@ def fetch_created_range(
                 " without it. Check STRIPE_API_BASE."
             )
         with lock:
-            idle = workers - active - len(queue)
-            if idle > 0 and t > window.start and _worth_splitting(page, window, t):
-                mid = window.start + (t - window.start + 1) // 2  # a < mid <= t
-                queue.append(_Window(window.start, mid))
+            room = wanted() - active - len(queue)
+            parts = _split_parts(page, window, t, room + 1) if room > 0 else 1
+            if parts > 1:
+                # [a, b1) ... [b(k-2), b(k-1)) from their start; [b(k-1), end) after the cursor
+                a = window.start
+                bounds = [a + (t - a + 1) * i // parts for i in range(parts)]
+                queue.extend(_Window(lo, hi) for lo, hi in pairwise(bounds))
                 _dispatch()
-                return _Window(mid, window.end, cursor)
+                return _Window(bounds[-1], window.end, cursor)
         return _Window(window.start, window.end, cursor)
 
     def _dispatch() -> None:
@@ -118,16 +131,23 @@ def fetch_created_range(
                 raise error
 
 
-# Each window ends on a partial page, so a split costs about one request: split only a rest
-# expected to hold several pages.
-SPLIT_MIN_OBJECTS = 300
+# A split costs about one request (each window ends on a partial page): only into parts
+# expected to hold a page or more.
+SPLIT_PART_OBJECTS = 100
+# Before the first answer; slower servers get more windows by splitting once it is known.
+ASSUMED_ROUND_TRIP_SECONDS = 0.2
+IN_FLIGHT_MARGIN = 1.2
 
 
-def _worth_splitting(page: Page, window: _Window, t: int) -> bool:
-    """Judge the rest [window.start, t] by the density of the page just read."""
+def _split_parts(page: Page, window: _Window, t: int, most: int) -> int:
+    """Into how many windows to cut the rest [window.start, t], judged by the density of the
+    page just read: up to `most`, each expected to hold SPLIT_PART_OBJECTS or more."""
+    if t <= window.start:
+        return 1
     newest = page.summary.newest_created if page.summary.newest_created is not None else t
     density = page.count / max(1, newest - t)
-    return (t - window.start) * density >= SPLIT_MIN_OBJECTS
+    expected = (t - window.start) * density
+    return max(1, min(most, int(expected // SPLIT_PART_OBJECTS), t - window.start + 1))
 
 
 def fan_out(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:

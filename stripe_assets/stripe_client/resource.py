@@ -36,6 +36,7 @@ from stripe_assets.stripe_client.retry import (
     parse_retry_after,
     should_retry_status,
 )
+from stripe_assets.stripe_client.round_trips import RoundTrips
 from stripe_assets.stripe_client.stats import RequestStats
 
 # Connection errors that mean nothing listens at that address (rather than a network blip).
@@ -91,12 +92,18 @@ class StripeClient(dg.ConfigurableResource):
     _session: requests.Session | None = PrivateAttr(default=None)
     _limiter: RateLimiter | None = PrivateAttr(default=None)
     _stats: RequestStats = PrivateAttr(default_factory=RequestStats)
+    _round_trips: RoundTrips = PrivateAttr(default_factory=RoundTrips)
 
     # ---- set-up -------------------------------------------------------------------------
 
     @property
     def stats(self) -> RequestStats:
         return self._stats
+
+    @property
+    def round_trip_seconds(self) -> float | None:
+        """Recent time from sending a request to its answer (None before the first)."""
+        return self._round_trips.average
 
     @property
     def livemode(self) -> bool:
@@ -240,6 +247,7 @@ class StripeClient(dg.ConfigurableResource):
         not_stripe = False  # the last problem suggests STRIPE_API_BASE is wrong, not a blip
         for attempt in range(1, policy.max_attempts + 1):
             self._stats.add(seconds_waited=limiter.acquire(), requests=1)
+            sent = time.monotonic()
             retry_after: float | None = None
             try:
                 response = session.get(
@@ -264,6 +272,7 @@ class StripeClient(dg.ConfigurableResource):
                 log.debug(f"GET {path} -> {response.status_code} Request-Id={request_id}")
                 status = response.status_code
                 if status == 200:
+                    self._round_trips.add(time.monotonic() - sent)
                     try:
                         return body, parse(body), request_id
                     except ValueError:
