@@ -96,6 +96,10 @@ def generate(config: SandboxConfig) -> Store:
     try:
         return _Generator(config).run()
     finally:
+        # They also live as long as the server: out of the collector's sight, so that a full
+        # collection while serving does not stall every request for as long as it takes to scan
+        # them (the request-rate statistics would see that stall as a burst after it).
+        gc.freeze()
         if was_enabled:
             gc.enable()
 
