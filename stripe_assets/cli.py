@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from datetime import UTC, date, datetime
@@ -140,11 +141,22 @@ def _load(args: argparse.Namespace) -> int:
                 os.environ.pop(name, None)
 
 
+def _install_instance_config(home: Path) -> None:
+    """Give DAGSTER_HOME the project's dagster.yaml (the `stripe_api` pool's one slot) unless it
+    has a dagster.yaml of its own, which is then the user's to keep."""
+    home.mkdir(parents=True, exist_ok=True)
+    ours = Path(__file__).resolve().parent.parent / "dagster.yaml"
+    theirs = home / "dagster.yaml"
+    if theirs.exists() or not ours.exists():
+        return
+    shutil.copyfile(ours, theirs)
+
+
 def _dev(args: argparse.Namespace) -> int:
     import subprocess
 
     os.environ.setdefault("DAGSTER_HOME", os.path.abspath(".dagster_home"))
-    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+    _install_instance_config(Path(os.environ["DAGSTER_HOME"]))
     command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", *args.dagster_args]
     if os.environ.get("STRIPE_API_KEY"):
         return subprocess.call(command)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -86,3 +87,27 @@ def retries_per_run(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str,
         per_run.setdefault(record.run_id, set()).add(int(value.value))  # type: ignore[arg-type]
     assert all(len(values) == 1 for values in per_run.values()), per_run
     return {run: values.pop() for run, values in per_run.items()}
+
+
+def step_windows(records: Sequence[Any], start: str, end: str) -> dict[str, tuple[float, float]]:
+    """step key -> (time of its `start` event, time of its `end` event)."""
+    begun: dict[str, float] = {}
+    windows: dict[str, tuple[float, float]] = {}
+    for record in records:
+        event = record.dagster_event
+        if event is None or record.step_key is None:
+            continue
+        if event.event_type_value == start:
+            begun.setdefault(record.step_key, record.timestamp)
+        elif event.event_type_value == end and record.step_key in begun:
+            windows[record.step_key] = (begun[record.step_key], record.timestamp)
+    return windows
+
+
+def most_at_once(windows: dict[str, tuple[float, float]]) -> int:
+    edges = sorted([(a, 1) for a, _ in windows.values()] + [(b, -1) for _, b in windows.values()])
+    peak = now = 0
+    for _, step in edges:
+        now += step
+        peak = max(peak, now)
+    return peak

@@ -6,6 +6,8 @@ import subprocess
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import dagster as dg
+
 from stripe_assets import cli, local_sandbox
 
 
@@ -37,3 +39,24 @@ def test_dev_without_a_key_serves_the_sandbox_with_partitions_from_its_first_day
     today = datetime.now(UTC).date()
     assert env["STRIPE_START_DATE"] == (today - timedelta(days=364)).isoformat()
     assert launched["command"][-4:] == ["dagster", "dev", "-w", "workspace.yaml"]
+
+
+def test_dev_gives_its_dagster_home_the_stripe_api_pool_limit_but_keeps_a_users_config(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setattr(subprocess, "call", lambda command, env=None: 0)
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_51DevKey0000000000000000aaaa")
+    monkeypatch.chdir(tmp_path)
+
+    fresh = tmp_path / "fresh_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(fresh))
+    assert cli.main(["dev"]) == 0
+    with dg.DagsterInstance.from_config(str(fresh)) as instance:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+
+    mine = tmp_path / "my_home"
+    mine.mkdir()
+    (mine / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(mine))
+    assert cli.main(["dev"]) == 0
+    assert (mine / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"

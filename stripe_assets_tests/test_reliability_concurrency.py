@@ -8,47 +8,27 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import pytest
 
 from stripe_assets.sandbox import SandboxConfig, SandboxServer
 from stripe_assets_tests.pipeline import load_everything, rows
-from stripe_assets_tests.reliability_support import SMALL, days_of, snapshot
+from stripe_assets_tests.reliability_support import (
+    SMALL,
+    days_of,
+    most_at_once,
+    snapshot,
+    step_windows,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 BACKFILL = SandboxConfig(seed=31, customers=40, charges=200, days=3, end=date(2025, 6, 30))
 RUNS = 5
 LOCK_TROUBLE = ("DuckDBLockError", "DuckDBLockTimeoutError", "Could not set lock",
                 "Conflicting lock", "Unique file handle conflict")
-
-
-def step_windows(records: Sequence[Any], start: str, end: str) -> dict[str, tuple[float, float]]:
-    """step key -> (time of its `start` event, time of its `end` event)."""
-    begun: dict[str, float] = {}
-    windows: dict[str, tuple[float, float]] = {}
-    for record in records:
-        event = record.dagster_event
-        if event is None or record.step_key is None:
-            continue
-        if event.event_type_value == start:
-            begun.setdefault(record.step_key, record.timestamp)
-        elif event.event_type_value == end and record.step_key in begun:
-            windows[record.step_key] = (begun[record.step_key], record.timestamp)
-    return windows
-
-
-def most_at_once(windows: dict[str, tuple[float, float]]) -> int:
-    edges = sorted([(a, 1) for a, _ in windows.values()] + [(b, -1) for _, b in windows.values()])
-    peak = now = 0
-    for _, step in edges:
-        now += step
-        peak = max(peak, now)
-    return peak
 
 
 @pytest.mark.slow

@@ -1,0 +1,68 @@
+"""Runs and steps that execute at once share the account's rate limit through the `stripe_api`
+pool: with the project's dagster.yaml, a multiprocess backfill of every asset calls Stripe from
+one step at a time, and the requests the sandbox sees stay under the limit."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from stripe_assets.assets import all_assets
+from stripe_assets.assets.stripe_lists import STRIPE_API_POOL
+from stripe_assets.sandbox import SandboxConfig
+from stripe_assets_tests.reliability_support import days_of, most_at_once, step_windows
+
+REPO = Path(__file__).resolve().parents[1]
+ACCOUNT = SandboxConfig(seed=37, customers=30, charges=150, days=3, end=date(2025, 6, 30))
+LIMIT = 20  # requests per second, the sandbox's and each client's
+
+
+def api_steps() -> set[str]:
+    """Step keys of the assets that call the Stripe API (they declare the pool)."""
+    return {"__".join(a.key.path) for a in all_assets if a.op.pool == STRIPE_API_POOL}
+
+
+def test_every_asset_that_calls_stripe_is_in_the_pool_and_the_instance_gives_it_one_slot():
+    assert len(api_steps()) == 9  # 8 endpoints + events
+    with dg.DagsterInstance.from_config(str(REPO)) as instance:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+
+
+@pytest.mark.slow
+def test_multiprocess_backfill_calls_stripe_from_one_step_at_a_time(sandbox_factory, tmp_path):
+    server = sandbox_factory(ACCOUNT, rate_limit=LIMIT)
+    first, last = days_of(ACCOUNT)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "DAGSTER_HOME"))}
+    env = {**clean, "STRIPE_API_KEY": "sk_test_51PoolKey000000000000000aaaa",
+           "STRIPE_API_BASE": server.url, "STRIPE_ASSETS_DB": str(tmp_path / "stripe.duckdb"),
+           "STRIPE_START_DATE": str(first), "STRIPE_REQUESTS_PER_SECOND": str(LIMIT),
+           "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [clean.get("PYTHONPATH")])])}
+    result = subprocess.run(
+        [sys.executable, "-m", "stripe_assets_tests.backfill_support", str(home), "1",
+         str(first), str(last)],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    run = next(json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))
+    assert run["success"], result.stderr[-5000:]
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        records = instance.all_logs(run["run_id"])
+    steps = step_windows(records, "STEP_START", "STEP_SUCCESS")
+    calling = {key: window for key, window in steps.items() if key in api_steps()}
+    assert len(calling) == 9, sorted(steps)
+    # Four steps may run at once (backfill_support.MAX_CONCURRENT), yet one calls Stripe.
+    assert most_at_once(calling) == 1, calling
+    assert server.stats.max_requests_in_1s <= LIMIT
+    assert server.stats.rate_limited == 0
