@@ -22,7 +22,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return sandbox_main(argv[1:]) or 0
     parser = _parser()
-    args = parser.parse_args(argv)
+    if argv and argv[0] == "dev" and not {"-h", "--help"} & set(argv[1:2]):
+        # argparse's REMAINDER drops a leading option ("dev --port 3001" is an error) and keeps
+        # a "--": everything after "dev" goes to dagster dev as typed, minus one leading "--".
+        rest = argv[1:]
+        args = argparse.Namespace(func=_dev, dagster_args=rest[1:] if rest[:1] == ["--"] else rest)
+    else:
+        args = parser.parse_args(argv)
     try:
         return int(args.func(args))
     except SettingsError as exc:
@@ -150,6 +156,9 @@ def _install_instance_config(home: Path) -> None:
     if theirs.exists() or not ours.exists():
         return
     shutil.copyfile(ours, theirs)
+    # dagster dev then warns that ./dagster.yaml "will not be used": its settings are in use,
+    # from the copy.
+    print(f"Copied {ours.name} (the stripe_api pool's one slot) into {home}.", flush=True)
 
 
 def _dev(args: argparse.Namespace) -> int:

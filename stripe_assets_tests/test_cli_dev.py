@@ -60,3 +60,17 @@ def test_dev_gives_its_dagster_home_the_stripe_api_pool_limit_but_keeps_a_users_
     monkeypatch.setenv("DAGSTER_HOME", str(mine))
     assert cli.main(["dev"]) == 0
     assert (mine / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+
+
+def test_dev_passes_options_to_dagster_dev_as_typed(monkeypatch, tmp_path):
+    launched: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "call",
+                        lambda command, env=None: launched.append(command) or 0)
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_51DevKey0000000000000000aaaa")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    cli.main(["dev", "--port", "3001"])
+    cli.main(["dev", "--", "--port", "3002", "--host", "0.0.0.0"])
+    assert [c[c.index("workspace.yaml") + 1:] for c in launched] == [
+        ["--port", "3001"], ["--port", "3002", "--host", "0.0.0.0"],
+    ]
