@@ -6,11 +6,13 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from stripe_assets.database import open_database
+from stripe_assets.sandbox import SandboxConfig
 from stripe_assets_tests.pipeline import sandbox_days
 
 TABLES = ["stripe.customers", "stripe.charges", "stripe.payment_intents", "stripe.setup_intents",
@@ -34,11 +36,14 @@ def table_counts(db: Path) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_load_without_a_key_starts_the_sandbox_and_fills_all_ten_tables(tmp_path):
+    # As `make run` does: no key, no STRIPE_START_DATE.
     db = tmp_path / "data" / "stripe.duckdb"
-    result = run_cli(["load"], {"STRIPE_ASSETS_DB": str(db), "STRIPE_START_DATE": "2024-01-01"},
-                     tmp_path)
+    result = run_cli(["load"], {"STRIPE_ASSETS_DB": str(db)}, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No STRIPE_API_KEY set" in result.stdout
+    # Days from the sandbox's first (a year ago), not from 2020: no years of empty partitions.
+    first = datetime.fromtimestamp(SandboxConfig().span()[0], UTC).date()
+    assert f"Loading {first} .. {datetime.now(UTC).date()}" in result.stdout
     assert re.search(r"^(\d+)/\1 assets loaded", result.stdout, re.M), result.stdout
     counts = table_counts(db)
     assert all(n > 0 for n in counts.values()), counts
