@@ -34,6 +34,9 @@ def test_every_asset_that_calls_stripe_is_in_the_pool_and_the_instance_gives_it_
     assert len(api_steps()) == 9  # 8 endpoints + events
     with dg.DagsterInstance.from_config(str(REPO)) as instance:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+        # ...and a run that dies holding it gives it back (the monitoring daemon frees it).
+        assert instance.run_monitoring_enabled
+        assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
 
 
 @pytest.mark.slow
