@@ -30,9 +30,12 @@ def api_steps() -> set[str]:
     return {"__".join(a.key.path) for a in all_assets if a.op.pool == STRIPE_API_POOL}
 
 
-def test_every_asset_that_calls_stripe_is_in_the_pool_and_the_instance_gives_it_one_slot():
+def test_every_asset_that_calls_stripe_is_in_the_pool_and_the_instance_gives_it_one_slot(
+    tmp_path,
+):
     assert len(api_steps()) == 9  # 8 endpoints + events
-    with dg.DagsterInstance.from_config(str(REPO)) as instance:
+    shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")  # its storage goes there too
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
         # ...and a run that dies holding it gives it back (the monitoring daemon frees it).
         assert instance.run_monitoring_enabled
