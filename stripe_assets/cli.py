@@ -176,11 +176,24 @@ def _install_instance_config(home: Path) -> None:
     print(f"Copied {ours.name} (the stripe_api pool's one slot) into {home}.", flush=True)
 
 
+def _record_pool_limit(home: Path) -> None:
+    """Write the `stripe_api` pool's limit (the instance's default) into the instance now:
+    Dagster would only on first use, and until then the UI's Deployment > Concurrency page
+    says "No pool limits". A limit already set there is kept."""
+    import dagster as dg
+
+    from stripe_assets.assets.stripe_lists import STRIPE_API_POOL
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.event_log_storage.initialize_concurrency_limit_to_default(STRIPE_API_POOL)
+
+
 def _dev(args: argparse.Namespace) -> int:
     import subprocess
 
     os.environ.setdefault("DAGSTER_HOME", os.path.abspath(".dagster_home"))
     _install_instance_config(Path(os.environ["DAGSTER_HOME"]))
+    _record_pool_limit(Path(os.environ["DAGSTER_HOME"]))
     command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", *args.dagster_args]
     if os.environ.get("STRIPE_API_KEY"):
         return subprocess.call(command)

@@ -53,6 +53,9 @@ def test_dev_gives_its_dagster_home_the_stripe_api_pool_limit_but_keeps_a_users_
     assert cli.main(["dev"]) == 0
     with dg.DagsterInstance.from_config(str(fresh)) as instance:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+        # Recorded before the first run, so the UI's Concurrency page lists it.
+        limits = {p.name: p.limit for p in instance.event_log_storage.get_pool_limits()}
+        assert limits == {"stripe_api": 1}
 
     mine = tmp_path / "my_home"
     mine.mkdir()
