@@ -121,25 +121,22 @@ def _check_database(db: Path) -> None:
 
 
 def _load(args: argparse.Namespace) -> int:
-    if os.environ.get("STRIPE_API_KEY"):
-        start, end = _dates(args)
-        _check_database(settings.db_path())
-        return _load_with_env(args, start, end, source=f"Stripe at {settings.api_base()}")
-    if os.environ.get("STRIPE_API_BASE"):
+    from_sandbox = not os.environ.get("STRIPE_API_KEY")
+    if from_sandbox and os.environ.get("STRIPE_API_BASE"):
         raise SettingsError(
             f"STRIPE_API_KEY is not set but STRIPE_API_BASE is ({settings.api_base()}). Set "
             "STRIPE_API_KEY to a secret (sk_) or restricted (rk_) key for that server, or unset "
             "STRIPE_API_BASE to load from the bundled local sandbox."
         )
-    own_start = not os.environ.get("STRIPE_START_DATE")
+    own_start = from_sandbox and not os.environ.get("STRIPE_START_DATE")
     if own_start:
-        # The sandbox's history is the last year: partitions from 2020 would add six years of
-        # empty days, and Dagster logs two events per day and asset (~100 s of a first load).
-        os.environ["STRIPE_START_DATE"] = _sandbox_first_day()
+        os.environ["STRIPE_START_DATE"] = _sandbox_start_date()
     try:
         start, end = _dates(args)
         _check_database(settings.db_path())
-        return _load_from_sandbox(args, start, end)
+        if from_sandbox:
+            return _load_from_sandbox(args, start, end)
+        return _load_with_env(args, start, end, source=f"Stripe at {settings.api_base()}")
     finally:
         if own_start:
             os.environ.pop("STRIPE_START_DATE", None)
@@ -162,28 +159,23 @@ def _load_from_sandbox(args: argparse.Namespace, start: date, end: date) -> int:
                 os.environ.pop(name, None)
 
 
-def _install_instance_config(home: Path) -> None:
+def _prepare_dagster_home(home: Path) -> None:
     """Give DAGSTER_HOME the project's dagster.yaml (the `stripe_api` pool's one slot) unless it
-    has a dagster.yaml of its own, which is then the user's to keep."""
+    has a dagster.yaml of its own, which is then the user's to keep; then write the pool's limit
+    into the instance: Dagster would only on first use, and until then the UI's Deployment >
+    Concurrency page says "No pool limits". A limit already set there is kept."""
+    import dagster as dg
+
+    from stripe_assets.endpoints import STRIPE_API_POOL
+
     home.mkdir(parents=True, exist_ok=True)
     ours = Path(__file__).resolve().parent.parent / "dagster.yaml"
     theirs = home / "dagster.yaml"
-    if theirs.exists() or not ours.exists():
-        return
-    shutil.copyfile(ours, theirs)
-    # dagster dev then warns that ./dagster.yaml "will not be used": its settings are in use,
-    # from the copy.
-    print(f"Copied {ours.name} (the stripe_api pool's one slot) into {home}.", flush=True)
-
-
-def _record_pool_limit(home: Path) -> None:
-    """Write the `stripe_api` pool's limit (the instance's default) into the instance now:
-    Dagster would only on first use, and until then the UI's Deployment > Concurrency page
-    says "No pool limits". A limit already set there is kept."""
-    import dagster as dg
-
-    from stripe_assets.assets.stripe_lists import STRIPE_API_POOL
-
+    if ours.exists() and not theirs.exists():
+        shutil.copyfile(ours, theirs)
+        # dagster dev then warns that ./dagster.yaml "will not be used": its settings are in
+        # use, from the copy.
+        print(f"Copied {ours.name} (the stripe_api pool's one slot) into {home}.", flush=True)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         instance.event_log_storage.initialize_concurrency_limit_to_default(STRIPE_API_POOL)
 
@@ -192,8 +184,7 @@ def _dev(args: argparse.Namespace) -> int:
     import subprocess
 
     os.environ.setdefault("DAGSTER_HOME", os.path.abspath(".dagster_home"))
-    _install_instance_config(Path(os.environ["DAGSTER_HOME"]))
-    _record_pool_limit(Path(os.environ["DAGSTER_HOME"]))
+    _prepare_dagster_home(Path(os.environ["DAGSTER_HOME"]))
     command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", *args.dagster_args]
     if os.environ.get("STRIPE_API_KEY"):
         return subprocess.call(command)
@@ -206,15 +197,17 @@ def _dev(args: argparse.Namespace) -> int:
                "STRIPE_REQUESTS_PER_SECOND": os.environ.get("STRIPE_REQUESTS_PER_SECOND", "500"),
                # Partitions from the sandbox's first day, not 2020: "Materialize all" in the UI
                # then offers the year that has data, not six of mostly empty days.
-               "STRIPE_START_DATE": os.environ.get("STRIPE_START_DATE") or _sandbox_first_day()}
+               "STRIPE_START_DATE": os.environ.get("STRIPE_START_DATE") or _sandbox_start_date()}
         try:
             return subprocess.call(command, env=env)
         except KeyboardInterrupt:
             return 0
 
 
-def _sandbox_first_day() -> str:
-    """First day of the account running_sandbox() serves (the sandbox's default history)."""
+def _sandbox_start_date() -> str:
+    """First day of the account running_sandbox() serves (the sandbox's default history). Load
+    and dev start partitions there when STRIPE_START_DATE is unset: partitions from 2020 would
+    add six years of empty days, and Dagster logs two events per day and asset."""
     from stripe_assets.sandbox import SandboxConfig
 
     return datetime.fromtimestamp(SandboxConfig().span()[0], UTC).date().isoformat()

@@ -5,6 +5,9 @@ One table of facts so that the client, the assets, the local API and the docs ag
 
 from dataclasses import dataclass
 
+# The Dagster pool every asset that calls the Stripe API runs in: one budget, the account's.
+STRIPE_API_POOL = "stripe_api"
+
 
 @dataclass(frozen=True)
 class Endpoint:

@@ -15,6 +15,7 @@ import dagster as dg
 import pytest
 
 from stripe_assets.sandbox import SandboxConfig, SandboxServer
+from stripe_assets_tests.backfill_support import run_backfill
 from stripe_assets_tests.pipeline import load_everything, rows
 from stripe_assets_tests.reliability_support import (
     SMALL,
@@ -39,19 +40,10 @@ def test_multiprocess_backfill_of_every_asset_five_times_has_no_lock_error(
     first, last = days_of(BACKFILL)
     home, db = tmp_path / "dagster_home", tmp_path / "stripe.duckdb"
     home.mkdir()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "DAGSTER_HOME"))}
-    env = {**clean, "STRIPE_API_KEY": "sk_test_51BackfillKey00000000000aaaa",
-           "STRIPE_API_BASE": server.url, "STRIPE_ASSETS_DB": str(db),
-           "STRIPE_START_DATE": str(first), "STRIPE_REQUESTS_PER_SECOND": "500",
-           "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [clean.get("PYTHONPATH")])])}
-    result = subprocess.run(
-        [sys.executable, "-m", "stripe_assets_tests.backfill_support", str(home), str(RUNS),
-         str(first), str(last)],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-5000:]
-    runs = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert [r["success"] for r in runs] == [True] * RUNS, result.stderr[-5000:]
+    runs = run_backfill(home, api_base=server.url, db=db, first=first, last=last, runs=RUNS,
+                        requests_per_second=500, key="sk_test_51BackfillKey00000000000aaaa",
+                        cwd=tmp_path)
+    assert [r["success"] for r in runs] == [True] * RUNS, runs[0]["stderr"]
 
     writing_at_once, lock_waits = [], 0
     with dg.DagsterInstance.from_config(str(home)) as instance:

@@ -4,11 +4,7 @@ one step at a time, and the requests the sandbox sees stay under the limit."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -16,8 +12,9 @@ import dagster as dg
 import pytest
 
 from stripe_assets.assets import all_assets
-from stripe_assets.assets.stripe_lists import STRIPE_API_POOL
+from stripe_assets.endpoints import STRIPE_API_POOL
 from stripe_assets.sandbox import SandboxConfig
+from stripe_assets_tests.backfill_support import run_backfill
 from stripe_assets_tests.reliability_support import days_of, most_at_once, step_windows
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,19 +46,10 @@ def test_multiprocess_backfill_calls_stripe_from_one_step_at_a_time(sandbox_fact
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "DAGSTER_HOME"))}
-    env = {**clean, "STRIPE_API_KEY": "sk_test_51PoolKey000000000000000aaaa",
-           "STRIPE_API_BASE": server.url, "STRIPE_ASSETS_DB": str(tmp_path / "stripe.duckdb"),
-           "STRIPE_START_DATE": str(first), "STRIPE_REQUESTS_PER_SECOND": str(LIMIT),
-           "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [clean.get("PYTHONPATH")])])}
-    result = subprocess.run(
-        [sys.executable, "-m", "stripe_assets_tests.backfill_support", str(home), "1",
-         str(first), str(last)],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-5000:]
-    run = next(json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))
-    assert run["success"], result.stderr[-5000:]
+    run = run_backfill(home, api_base=server.url, db=tmp_path / "stripe.duckdb", first=first,
+                       last=last, runs=1, requests_per_second=LIMIT,
+                       key="sk_test_51PoolKey000000000000000aaaa", cwd=tmp_path)[0]
+    assert run["success"], run["stderr"]
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         records = instance.all_logs(run["run_id"])

@@ -16,9 +16,9 @@ from stripe_assets.assets.freshness import RAW_TABLE_FRESHNESS
 from stripe_assets.assets.partitions import daily_partitions
 from stripe_assets.assets.schemas import stripe_table_metadata
 from stripe_assets.assets.spooling import fetch_to_spool
-from stripe_assets.assets.stripe_lists import STRIPE_API_POOL, STRIPE_GROUP
+from stripe_assets.assets.stripe_lists import STRIPE_GROUP
 from stripe_assets.automation.retention import RETENTION_DAYS, first_fetchable_day
-from stripe_assets.endpoints import ENDPOINTS
+from stripe_assets.endpoints import ENDPOINTS, STRIPE_API_POOL
 from stripe_assets.io_manager.spool import ObjectSpool, StripeObjects
 from stripe_assets.io_manager.stripe_handler import MERGE_BY_ID
 from stripe_assets.stripe_client import StripeClient

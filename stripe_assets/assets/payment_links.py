@@ -6,7 +6,8 @@ from stripe_assets.assets.descriptions import describe
 from stripe_assets.assets.fetch_metadata import full_refresh_metadata
 from stripe_assets.assets.schemas import stripe_table_metadata
 from stripe_assets.assets.spooling import fetch_to_spool
-from stripe_assets.assets.stripe_lists import STRIPE_API_POOL, STRIPE_GROUP
+from stripe_assets.assets.stripe_lists import STRIPE_GROUP
+from stripe_assets.endpoints import STRIPE_API_POOL
 from stripe_assets.io_manager.spool import ObjectSpool, StripeObjects
 from stripe_assets.stripe_client import StripeClient
 

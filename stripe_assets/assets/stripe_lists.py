@@ -7,15 +7,12 @@ from stripe_assets.assets.fetch_metadata import window_metadata
 from stripe_assets.assets.partitions import daily_partitions
 from stripe_assets.assets.schemas import stripe_table_metadata
 from stripe_assets.assets.spooling import fetch_to_spool
-from stripe_assets.endpoints import ENDPOINTS, PARTITIONED, Endpoint
+from stripe_assets.endpoints import ENDPOINTS, PARTITIONED, STRIPE_API_POOL, Endpoint
 from stripe_assets.io_manager.spool import ObjectSpool, StripeObjects
 from stripe_assets.stripe_client import StripeClient
 from stripe_assets.stripe_client.parallel import fetch_created_range
 
 STRIPE_GROUP = "stripe"
-# Every asset that calls the Stripe API takes a slot in this pool, so concurrent runs share
-# the account's rate limit instead of each assuming it has all of it.
-STRIPE_API_POOL = "stripe_api"
 
 
 def build_created_partitioned_asset(endpoint: Endpoint) -> dg.AssetsDefinition:

@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import duckdb
 
+# One pass over a page body: its line breaks (whitespace only, in JSON) become spaces.
+_LINE_BREAKS_TO_SPACES = bytes.maketrans(b"\r\n", b"  ")
+
 # (connection, qualified table name) -> extra metadata for the write.
 TableSummary = Callable[["duckdb.DuckDBPyConnection", str], Mapping[str, Any]]
 
@@ -43,7 +46,7 @@ class ObjectSpool:
 
     def add_page_body(self, body: bytes, object_count: int) -> None:
         """Append one raw list response body (already validated by the caller)."""
-        line = body.replace(b"\n", b" ").replace(b"\r", b" ")  # Stripe pretty-prints
+        line = body.translate(_LINE_BREAKS_TO_SPACES)  # Stripe pretty-prints
         with self._lock:
             self._file.write(line)
             self._file.write(b"\n")

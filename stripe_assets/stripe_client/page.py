@@ -41,10 +41,7 @@ def summarize_list(body: bytes) -> ListSummary:
     if not isinstance(data, simdjson.Array):
         return ListSummary(data_is_list=False)
     count = len(data)
-    without_id = sum(
-        1 for o in data
-        if not (isinstance(o, simdjson.Object) and isinstance(o.get("id"), str) and o.get("id"))
-    )
+    without_id = sum(1 for o in data if not _id_of(o))
     return ListSummary(
         data_is_list=True,
         count=count,
@@ -57,8 +54,9 @@ def summarize_list(body: bytes) -> ListSummary:
 
 
 def _id_of(item: Any) -> str | None:
+    """The object's `id` if it is a non-empty string."""
     value = item.get("id") if isinstance(item, simdjson.Object) else None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _created_of(item: Any) -> int | None:
