@@ -1,9 +1,11 @@
-"""payment_methods costs a request per customer: they run concurrently, under the limit."""
+"""payment_methods costs a request per customer and per guest method: both fan-outs run
+concurrently, under the shared limit."""
 
 from __future__ import annotations
 
 import dagster as dg
 import pandas as pd
+import pytest
 
 from stripe_assets.assets.payment_methods import payment_methods
 from stripe_assets.stripe_client import StripeClient
@@ -11,23 +13,27 @@ from stripe_assets.stripe_client import StripeClient
 LIMIT = 60  # requests per second, the sandbox's and the client's
 
 
-def column(server, endpoint: str, field: str) -> pd.DataFrame:
-    return pd.DataFrame({field: [o.get(field) for o in server.account.objects(endpoint)]})
+def column(server, endpoint: str, field: str, keep: bool) -> pd.DataFrame:
+    values = [o.get(field) for o in server.account.objects(endpoint)] if keep else []
+    return pd.DataFrame({field: pd.Series(values, dtype=object)})
 
 
-def test_payment_methods_fetches_customers_concurrently_and_stays_under_the_limit(
-    sandbox_factory,
+@pytest.mark.parametrize(("customers", "intents"), [(True, False), (False, True)],
+                         ids=["saved methods, per customer", "guest methods, by id"])
+def test_payment_methods_fetches_concurrently_and_stays_under_the_limit(
+    sandbox_factory, customers: bool, intents: bool
 ):
-    # 100 ms a request: one at a time, 120 customers would take 12 s and never overlap.
+    # 100 ms a request: one at a time, the 120 customers (or ~100 guest methods) of the sandbox
+    # would never overlap. Each case feeds one fan-out only, so each is proven on its own.
     server = sandbox_factory(latency=0.1, rate_limit=LIMIT)
     stripe = StripeClient(api_key="sk_test_51FanOutKey00000000000000aaaa", api_base=server.url,
                           requests_per_second=LIMIT)
     objects = payment_methods(
         context=dg.build_asset_context(),
         stripe=stripe,
-        customers=column(server, "customers", "id"),
-        payment_intents=column(server, "payment_intents", "payment_method"),
-        setup_intents=column(server, "setup_intents", "payment_method"),
+        customers=column(server, "customers", "id", customers),
+        payment_intents=column(server, "payment_intents", "payment_method", intents),
+        setup_intents=column(server, "setup_intents", "payment_method", intents),
     )
     try:
         assert objects.spool.object_count > 0
