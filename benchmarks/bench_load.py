@@ -54,6 +54,7 @@ from benchlib import (  # noqa: E402
 DLT_VENV = HERE / ".venv-dlt"
 DLT_REQUIREMENT = "dlt[duckdb]"
 PAGE = 100  # objects per page, the Stripe maximum every loader asks for
+ISSUE_CHARGES = 50_000  # the size issue 4's targets are set for (scenarios a-c)
 UNLIMITED_RPS = "100000"  # STRIPE_REQUESTS_PER_SECOND for ours when the API has no limit
 
 
@@ -396,7 +397,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
     args = parser.parse_args(argv)
     if args.charges is None:
-        args.charges = 5_000 if args.quick else 50_000
+        args.charges = 5_000 if args.quick else ISSUE_CHARGES
     if args.write_repeat is None:
         args.write_repeat = 1 if args.quick else 3
     default = "a,b,c" if args.quick else "a,b,c,d"
@@ -460,6 +461,11 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{local['repeat']}): parse+validate+spool {local['client_s']:.2f} s, IO manager "
               f"write {local['write_s']:.2f} s -> {local['local_objects_per_s']:,} objects/s")
     print("\nTargets:")
+    if args.charges != ISSUE_CHARGES:
+        # The targets are for 50,000 charges: at a smaller size the ~7 s of fixed cost per
+        # load (process, Dagster events) dominates, and misses would say nothing.
+        print(f"  (they are set for {ISSUE_CHARGES:,} charges; this run has {args.charges:,},"
+              " so the lines below are a smoke check, not a verdict)")
     print("\n".join(verdicts(rows, chosen, local, args.rss_limit_mb)))
     if args.json:
         args.json.write_text(json.dumps({
