@@ -18,7 +18,8 @@ def fields(names: str) -> set[str]:
     return set(names.split())
 
 
-# Top-level fields of each object as Stripe's API reference examples have them (copied facts).
+# Top-level fields of each object as Stripe's API reference examples have them (copied facts),
+# less what the pinned API version renders only when expanded: a charge's `refunds` (2022-11-15).
 STRIPE_FIELDS: dict[str, set[str]] = {
     "customers": fields(
         "address balance created currency default_source delinquent description discount "
@@ -31,7 +32,7 @@ STRIPE_FIELDS: dict[str, set[str]] = {
         "calculated_statement_descriptor captured created currency customer description "
         "disputed failure_balance_transaction failure_code failure_message fraud_details id "
         "livemode metadata object on_behalf_of outcome paid payment_intent payment_method "
-        "payment_method_details receipt_email receipt_number receipt_url refunded refunds "
+        "payment_method_details receipt_email receipt_number receipt_url refunded "
         "review shipping source_transfer statement_descriptor statement_descriptor_suffix "
         "status transfer_data transfer_group source"
     ),
@@ -202,7 +203,6 @@ def test_charges_are_consistent_with_their_refunds_and_links(
         counted = sum(r["amount"] for r in refunds if r["status"] != "failed")
         assert charge["amount_refunded"] == counted <= charge["amount_captured"]
         assert charge["refunded"] == (counted > 0 and counted == charge["amount_captured"])
-        assert {r["id"] for r in charge["refunds"]["data"]} == {r["id"] for r in refunds}
         if charge["status"] == "failed":
             assert charge["failure_code"] and charge["failure_message"]
             assert charge["paid"] is False and charge["outcome"]["type"] in (

@@ -342,3 +342,31 @@ def test_expand_replaces_ids_by_objects(
         assert charge["payment_intent"]["latest_charge"] == charge["id"]
     response = get(stripe_http, sandbox, "/v1/charges", **{"expand[]": "data.application"})
     assert_error(response, 400, "expand", None)
+
+
+def test_charges_carry_refunds_only_when_expanded(
+    sandbox: SandboxServer, stripe_http: requests.Session
+) -> None:
+    """API 2022-11-15 stopped rendering `charge.refunds` unless asked: loaders and the SDK get
+    the shape real Stripe sends at the pinned version."""
+    by_charge: dict[str, list[str]] = {}
+    for refund in sandbox.account.objects("refunds"):  # newest first
+        by_charge.setdefault(refund["charge"], []).append(refund["id"])
+    charge_id, refund_ids = max(by_charge.items(), key=lambda kv: len(kv[1]))
+
+    plain = walk(stripe_http, sandbox, "/v1/charges")
+    assert plain and not any("refunds" in c for c in plain)
+    retrieved = get(stripe_http, sandbox, f"/v1/charges/{charge_id}").json()
+    assert "refunds" not in retrieved
+
+    expanded = get(
+        stripe_http, sandbox, f"/v1/charges/{charge_id}", **{"expand[]": "refunds"}
+    ).json()["refunds"]
+    assert [r["id"] for r in expanded["data"]] == refund_ids
+    assert expanded["object"] == "list" and expanded["has_more"] is False
+    assert expanded["url"] == f"/v1/charges/{charge_id}/refunds"
+
+    listed = walk(stripe_http, sandbox, "/v1/charges", **{"expand[]": "data.refunds"})
+    by_id = {c["id"]: c for c in listed}
+    assert [r["id"] for r in by_id[charge_id]["refunds"]["data"]] == refund_ids
+    assert all(c["refunds"]["data"] == [] for c in listed if c["id"] not in by_charge)

@@ -63,7 +63,8 @@ def test_full_refund_updates_the_charge_and_emits_three_events(server: SandboxSe
 
     after = get(server, f"/v1/charges/{charge['id']}")
     assert after["amount_refunded"] == charge["amount"] and after["refunded"] is True
-    assert after["refunds"]["data"][0]["id"] == refund["id"]
+    expanded = get(server, f"/v1/charges/{charge['id']}", **{"expand[]": "refunds"})
+    assert expanded["refunds"]["data"][0]["id"] == refund["id"]
     assert get(server, "/v1/refunds", limit=1)["data"][0]["id"] == refund["id"]
 
     events = newest_events(server, 3)

@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from stripe_assets.endpoints import ENDPOINTS
 from stripe_assets.sandbox import errors
@@ -35,8 +36,11 @@ JSON = "application/json"
 
 # Fields holding the id of another stored object, which `expand` may replace by the object.
 EXPANDABLE = {"customer", "payment_intent", "payment_method", "latest_charge", "charge"}
-# Already embedded in our objects: expanding them is a no-op rather than an error.
-EMBEDDED = {"refunds"}
+# Sub-lists Stripe renders only when expanded (a charge's `refunds` since API 2022-11-15), by
+# object type: the list they come from, its field naming the parent, and the sub-list's URL.
+EXPANDABLE_LISTS = {"charge": {"refunds": ("refunds", "charge", "/v1/charges/{id}/refunds")}}
+# How many items an expanded sub-list shows before `has_more`, as Stripe does.
+SUB_LIST_LIMIT = 10
 
 
 class Headers(dict[str, str]):
@@ -380,8 +384,10 @@ class StripeApi:
         if not fields:
             return body
         obj = json.loads(body)
+        sub_lists = EXPANDABLE_LISTS.get(obj.get("object"), {})
         for name in fields:
-            if name in EMBEDDED:
+            if name in sub_lists:
+                obj[name] = self._sub_list(obj["id"], *sub_lists[name])
                 continue
             if name not in EXPANDABLE or name not in obj:
                 raise _cannot_expand(prefix + name)
@@ -391,6 +397,19 @@ class StripeApi:
                 if target is not None:
                     obj[name] = target.to_dict()
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def _sub_list(self, parent_id: str, kind: str, field: str, url: str) -> dict[str, Any]:
+        """The first page of a parent's sub-list (a charge's refunds), newest first."""
+        with self.store.lock:
+            sub = self.store.collections[kind].by(field).get(parent_id)
+            items = [item for item in reversed(sub.items) if not item.deleted] if sub else []
+            shown = [item.to_dict() for item in items[:SUB_LIST_LIMIT]]
+        return {
+            "object": "list",
+            "data": shown,
+            "has_more": len(items) > SUB_LIST_LIMIT,
+            "url": url.format(id=parent_id),
+        }
 
 
 def _key_from_header(header: str | None) -> str | None:

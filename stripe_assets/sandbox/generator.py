@@ -690,19 +690,17 @@ class _Generator:
             receipt_email=receipt_email,
             authorization_code=f"{rng.randrange(10**6):06d}" if not decline else None,
             network_transaction_id=f"{rng.randrange(10**15):015d}" if not decline else None,
-            refunds=[],
             metadata=metadata,
         )
         first_body = to_json(ch)
         body = first_body
         # Each refund's charge.refunded event carries the charge as it was right after it.
         refunded_so_far = 0
-        for i, (refund, refund_body) in enumerate(zip(refunds, refund_bodies, strict=True)):
+        for refund, refund_body in zip(refunds, refund_bodies, strict=True):
             if refund["status"] != "failed":
                 refunded_so_far += refund["amount"]
             ch["amount_refunded"] = refunded_so_far
             ch["refunded"] = refunded_so_far == amount_captured
-            ch["refunds"]["data"] = refunds[: i + 1][::-1]
             body = to_json(ch)
             rt = refund["created"]
             self._record("refunds", rt, refund["id"], refund_body, (ch_id, pi_id))

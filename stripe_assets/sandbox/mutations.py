@@ -126,7 +126,6 @@ class Mutations:
             if refunded != charge["refunded"]:
                 previous["refunded"] = charge["refunded"]
             charge["refunded"] = refunded
-            charge["refunds"]["data"].insert(0, refund)
             charge_body = self._save(charge_item, charge)
 
             self._emit(now, "refund.created", refund_body, request_id)

@@ -197,10 +197,13 @@ def charge(
     receipt_email: str | None,
     authorization_code: str | None,
     network_transaction_id: str | None,
-    refunds: list[Json],
     metadata: dict[str, str],
 ) -> Json:
-    """A card charge made by a PaymentIntent (the only way Stripe makes charges today)."""
+    """A card charge made by a PaymentIntent (the only way Stripe makes charges today).
+
+    No `refunds` list: since API version 2022-11-15 Stripe renders it only when expanded
+    (`expand[]=refunds`), which the API builds from the refunds themselves.
+    """
     return {
         "id": id,
         "object": "charge",
@@ -270,12 +273,6 @@ def charge(
             f"https://pay.stripe.com/receipts/payment/CAcaFwoVYWNjdF8x{id[3:]}" if paid else None
         ),
         "refunded": amount_refunded > 0 and amount_refunded == amount_captured,
-        "refunds": {
-            "object": "list",
-            "data": refunds,
-            "has_more": False,
-            "url": f"/v1/charges/{id}/refunds",
-        },
         "review": None,
         "shipping": None,
         "source": None,
