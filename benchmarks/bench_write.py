@@ -10,6 +10,11 @@ with each HTTP response body after it arrives, twice over the same bodies:
    the data (one transaction: delete the slice, stage, type, insert, verify, commit), with the
    connection_config `stripe-assets load` gives it (resources.py: DuckDB's memory limit).
 
+`--floor` also times the two costs no design can avoid once the bodies are spooled, to show how
+far any JSON -> DuckDB write could get on this machine: one DuckDB pass that parses every body
+(and nothing else), and storing the rows the run wrote, already typed, into a new database file
+(same row-group size, one transaction). Client + parse + store is that floor.
+
 Run with the project's venv (it imports stripe_assets):
 
     .venv/bin/python benchmarks/bench_write.py                 # starts a 50,000-charge sandbox
@@ -40,7 +45,7 @@ import dagster as dg  # noqa: E402
 import duckdb  # noqa: E402
 from benchlib import TEST_KEY, Machine, Sandbox  # noqa: E402
 
-from stripe_assets.database import open_database  # noqa: E402
+from stripe_assets.database import WRITE_ROW_GROUP_SIZE, open_database  # noqa: E402
 from stripe_assets.io_manager import ObjectSpool, StripeDuckDBIOManager, StripeObjects  # noqa: E402
 from stripe_assets.settings import STRIPE_VERSION_DEFAULT  # noqa: E402
 from stripe_assets.stripe_client.page import summarize_list  # noqa: E402
@@ -191,6 +196,39 @@ def project_io_manager(db_path: Path, overrides: dict[str, str]) -> StripeDuckDB
     return StripeDuckDBIOManager(database=str(db_path), connection_config={**base, **overrides})
 
 
+def parse_only(bodies: list[bytes], directory: Path) -> float:
+    """One DuckDB pass that parses every spooled body and keeps nothing (both cores)."""
+    spool, _ = client_side(bodies, directory)
+    try:
+        connection = duckdb.connect()
+        began = time.perf_counter()
+        connection.execute(
+            "SELECT sum(json_array_length(json, '$.data')) FROM read_json_objects("
+            f"'{spool.path}', format='newline_delimited')"
+        ).fetchall()
+        return time.perf_counter() - began
+    finally:
+        spool.discard()
+
+
+def store_only(written: Path, directory: Path) -> float:
+    """Storing the typed rows of `written` into a new file, as the write's INSERT must."""
+    target = directory / "bench_write_store_only.duckdb"
+    connection = duckdb.connect()
+    try:
+        connection.execute(f"ATTACH '{written}' AS written (READ_ONLY)")
+        connection.execute(f"ATTACH '{target}' AS target (ROW_GROUP_SIZE {WRITE_ROW_GROUP_SIZE})")
+        connection.execute("CREATE TABLE memory.rows AS SELECT * FROM written.stripe.charges")
+        began = time.perf_counter()
+        connection.execute("BEGIN")
+        connection.execute("CREATE TABLE target.charges AS SELECT * FROM memory.rows")
+        connection.execute("COMMIT")
+        return time.perf_counter() - began
+    finally:
+        connection.close()
+        target.unlink(missing_ok=True)
+
+
 def created_days(bodies: list[bytes]) -> tuple[str, str]:
     newest = json.loads(bodies[0])["data"][0]["created"]
     oldest = json.loads(bodies[-1])["data"][-1]["created"]
@@ -203,7 +241,7 @@ def created_days(bodies: list[bytes]) -> tuple[str, str]:
 
 def measure(base_url: str, key: str, repeat: int, workdir: Path,
             profile: StatementTimes | None = None,
-            config: dict[str, str] | None = None) -> dict[str, Any]:
+            config: dict[str, str] | None = None, floor: bool = False) -> dict[str, Any]:
     bodies = fetch_bodies(base_url, key)
     objects = sum(len(json.loads(b)["data"]) for b in bodies)
     first_day, last_day = created_days(bodies)
@@ -222,10 +260,16 @@ def measure(base_url: str, key: str, repeat: int, workdir: Path,
             rows, distinct = row.fetchone() or (0, 0)
         if rows != objects or distinct != objects:
             raise SystemExit(f"wrote {rows} rows ({distinct} distinct ids), expected {objects}")
-        runs.append({"client_s": client_s, "write_s": write_s, "total_s": client_s + write_s,
-                     "rss_before_write_mb": before_write_mb})
+        run = {"client_s": client_s, "write_s": write_s, "total_s": client_s + write_s,
+               "rss_before_write_mb": before_write_mb}
+        if floor:
+            run["parse_s"] = parse_only(bodies, workdir)
+            run["store_s"] = store_only(db_path, workdir)
+            run["floor_s"] = client_s + run["parse_s"] + run["store_s"]
+        runs.append(run)
         db_path.unlink(missing_ok=True)
-    median = {k: statistics.median(r[k] for r in runs) for k in ("client_s", "write_s", "total_s")}
+    timed = ["client_s", "write_s", "total_s", *(["parse_s", "store_s", "floor_s"] * floor)]
+    median = {k: statistics.median(r[k] for r in runs) for k in timed}
     return {
         "objects": objects,
         "pages": len(bodies),
@@ -235,6 +279,7 @@ def measure(base_url: str, key: str, repeat: int, workdir: Path,
         "client_objects_per_s": round(objects / median["client_s"]),
         "write_objects_per_s": round(objects / median["write_s"]),
         "local_objects_per_s": round(objects / median["total_s"]),
+        **({"floor_objects_per_s": round(objects / median["floor_s"])} if floor else {}),
         "runs": [{k: round(v, 3) for k, v in r.items()} for r in runs],
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
@@ -252,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="connection_config of the IO manager, e.g. memory_limit=500MB")
     parser.add_argument("--profile", action="store_true",
                         help="also time each SQL statement of the IO manager write")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time one bare JSON parse and storing the typed rows (see doc)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="stripe-bench-write-") as tmp:
         workdir = Path(tmp)
@@ -263,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             profile = StatementTimes() if args.profile else None
             config = dict(item.split("=", 1) for item in args.duckdb_config)
-            result = measure(base_url, args.key, args.repeat, workdir, profile, config)
+            result = measure(base_url, args.key, args.repeat, workdir, profile, config,
+                             args.floor)
         finally:
             if sandbox is not None:
                 sandbox.stop()
@@ -278,6 +326,10 @@ def main(argv: list[str] | None = None) -> int:
                        ("local path, response -> committed rows", "local")]:
         seconds = result[f"{key}_s" if key != "local" else "total_s"]
         print(f"  {label:<40} {seconds:7.2f} s  {result[f'{key}_objects_per_s']:>9,} objects/s")
+    if args.floor:
+        print(f"  floor: client {result['client_s']:.2f} s + one bare JSON parse "
+              f"{result['parse_s']:.2f} s + storing the typed rows {result['store_s']:.2f} s"
+              f" = {result['floor_s']:.2f} s, {result['floor_objects_per_s']:,} objects/s")
     if profile is not None:
         before = result["runs"][0]["rss_before_write_mb"]
         print(f"  process RSS before the first write: {before:,} MB (holds the fetched bodies)")
