@@ -45,7 +45,8 @@ def run(db: str, assets: list, partition_key: str | None = None, **options: Any)
 
 
 def metadata(result, node: str = "stripe__charges") -> dict[str, Any]:
-    """The metadata of the node's materialization (a range run has one per partition, alike)."""
+    """The metadata of the node's (first) materialization: a range run has one per partition,
+    alike but for `dagster/partition_row_count`."""
     materialization = result.asset_materializations_for_node(node)[0]
     return {key: getattr(value, "value", value) for key, value in materialization.metadata.items()}
 
@@ -170,8 +171,12 @@ def test_backfill_of_a_range_is_one_run_that_replaces_every_day_of_the_window(db
     )
 
     assert ids(db) == [f"ch_{i:024d}" for i in (0, 4, 10, 11, 12)]
-    assert len(result.asset_materializations_for_node("stripe__charges")) == 3
-    assert metadata(result)["dagster/partition_row_count"] == 3
+    materializations = result.asset_materializations_for_node("stripe__charges")
+    counts = {
+        m.partition: m.metadata["dagster/partition_row_count"].value for m in materializations
+    }
+    assert counts == {"2024-01-02": 1, "2024-01-03": 0, "2024-01-04": 2}  # each its own day's
+    assert {m.metadata["rows_written"].value for m in materializations} == {3}  # the run's
     assert "2024-01-05 00:00:00+00:00" in metadata(result)["Query"]
 
 

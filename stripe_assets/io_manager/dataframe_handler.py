@@ -16,7 +16,7 @@ import pandas as pd
 from dagster import InputContext, OutputContext
 from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 
-from .metadata import declared_descriptions, output_metadata
+from .metadata import output_metadata
 from .relation import RelationWriteError, write_relation
 from .sql import current_catalog, select_statement
 
@@ -68,13 +68,7 @@ class DataFrameTypeHandler(DbTypeHandler[pd.DataFrame]):
         finally:
             connection.unregister(view)
         context.log.info(f"Wrote {report.rows_written} DataFrame rows to {where}")
-        return output_metadata(
-            connection,
-            table_slice,
-            report,
-            partitioned=bool(table_slice.partition_dimensions),
-            descriptions=declared_descriptions(context.definition_metadata),
-        )
+        return output_metadata(context, connection, table_slice, report)
 
     def load_input(
         self, context: InputContext, table_slice: TableSlice, connection

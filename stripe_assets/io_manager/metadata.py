@@ -10,13 +10,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dagster import MetadataValue, TableColumn, TableSchema
+from dagster import (
+    DagsterInvariantViolationError,
+    MetadataValue,
+    OutputContext,
+    TableColumn,
+    TableSchema,
+    TimeWindowPartitionsDefinition,
+)
 from dagster._core.definitions.metadata import TableMetadataSet
+from dagster._core.definitions.partitions.utils import TimeWindow
 
 from stripe_assets.columns import column_descriptions
 
 from .schema import Evolution, table_columns
-from .sql import current_catalog, table_name
+from .sql import current_catalog, partition_predicate, table_name, utc_timestamp_literal
 from .type_mapping import JSON
 
 # Shown in the UI's column schema; the table lives with the core column types.
@@ -92,19 +100,20 @@ def declared_descriptions(definition_metadata: Mapping[str, Any] | None) -> dict
 
 
 def output_metadata(
-    connection,
-    table_slice,
-    report: WriteReport,
-    *,
-    partitioned: bool,
-    descriptions: Mapping[str, str] | None = None,
+    context: OutputContext, connection, table_slice, report: WriteReport
 ) -> dict[str, Any]:
-    """Metadata for the UI, read from the table as it is at the end of the write."""
+    """Metadata for the UI, read from the table as it is at the end of the write.
+
+    A run over a range of time partitions also gives each partition its own
+    `dagster/partition_row_count`; the rest of the metadata is the same for all of them.
+    """
+    partitioned = bool(table_slice.partition_dimensions)
     columns = table_columns(connection, table_slice.schema, table_slice.table) or []
     row = connection.execute(
         f"SELECT count(*) FROM {table_name(table_slice, current_catalog(connection))}"
     ).fetchall()[0]
     total = row[0] if row else 0
+    descriptions = declared_descriptions(context.definition_metadata)
     metadata: dict[str, Any] = dict(
         TableMetadataSet(
             row_count=total,
@@ -122,4 +131,55 @@ def output_metadata(
     metadata["preview"] = MetadataValue.md(
         preview_markdown(report.preview_columns, report.preview_rows)
     )
+    if partitioned:
+        _record_partition_row_counts(context, connection, table_slice)
     return metadata
+
+
+def partition_windows(context: OutputContext) -> dict[str, TimeWindow]:
+    """The time window of each partition a run over several time partitions writes, else {}."""
+    if not context.has_asset_partitions:
+        return {}
+    partitions_def = context.asset_partitions_def
+    keys = context.asset_partition_keys
+    if not isinstance(partitions_def, TimeWindowPartitionsDefinition) or len(keys) < 2:
+        return {}
+    return {key: partitions_def.time_window_for_partition_key(key) for key in keys}
+
+
+def partition_row_counts(
+    connection, table_slice, windows: Mapping[str, TimeWindow]
+) -> dict[str, int]:
+    """Rows of the table in each window, in one query: an ASOF join puts each row in the last
+    window starting at or before it (sort-based, ~0.2 s for 500,000 rows in 365 days)."""
+    (dimension,) = table_slice.partition_dimensions
+    values = ", ".join(
+        f"({i}, {utc_timestamp_literal(w.start)}, {utc_timestamp_literal(w.end)})"
+        for i, w in enumerate(windows.values())
+    )
+    rows = connection.execute(
+        f"SELECT w.i, count(*) FROM (SELECT {dimension.partition_expr} AS at"
+        f" FROM {table_name(table_slice, current_catalog(connection))}"
+        f" WHERE {partition_predicate(table_slice)}) AS t"
+        f" ASOF JOIN (VALUES {values}) AS w(i, lo, hi) ON t.at >= w.lo"
+        " WHERE t.at < w.hi GROUP BY w.i"
+    ).fetchall()
+    counts = dict.fromkeys(windows, 0)
+    keys = list(windows)
+    for i, n in rows:
+        counts[keys[i]] = n
+    return counts
+
+
+def _record_partition_row_counts(context: OutputContext, connection, table_slice) -> None:
+    windows = partition_windows(context)
+    if not windows or len(table_slice.partition_dimensions or []) != 1:
+        return
+    try:
+        step = context.step_context
+    except DagsterInvariantViolationError:  # an OutputContext built outside a run
+        return
+    for key, count in partition_row_counts(connection, table_slice, windows).items():
+        step.add_asset_metadata(
+            {"dagster/partition_row_count": count}, asset_key=context.asset_key, partition_key=key
+        )

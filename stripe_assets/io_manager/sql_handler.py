@@ -19,7 +19,6 @@ from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 from .metadata import (
     PREVIEW_ROWS,
     WriteReport,
-    declared_descriptions,
     output_metadata,
     preview_columns,
 )
@@ -91,13 +90,7 @@ class SqlTableTypeHandler(DbTypeHandler[SqlTable]):
         context.log.info(
             f"Built {table_slice.schema}.{table_slice.table}: {report.rows_written} rows"
         )
-        metadata = output_metadata(
-            connection,
-            table_slice,
-            report,
-            partitioned=bool(table_slice.partition_dimensions),
-            descriptions=declared_descriptions(context.definition_metadata),
-        )
+        metadata = output_metadata(context, connection, table_slice, report)
         if obj.summarize is not None:
             target = table_name(table_slice, current_catalog(connection))
             metadata.update(obj.summarize(connection, target))

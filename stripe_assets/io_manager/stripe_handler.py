@@ -33,7 +33,6 @@ from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 from .metadata import (
     PREVIEW_ROWS,
     WriteReport,
-    declared_descriptions,
     output_metadata,
     preview_columns,
 )
@@ -374,13 +373,7 @@ class StripeObjectsTypeHandler(DbTypeHandler[StripeObjects]):
     ) -> Mapping[str, Any]:
         merge = bool((context.definition_metadata or {}).get(MERGE_BY_ID))
         report = write_stripe_objects(connection, table_slice, obj, log=context.log, merge=merge)
-        return output_metadata(
-            connection,
-            table_slice,
-            report,
-            partitioned=bool(table_slice.partition_dimensions),
-            descriptions=declared_descriptions(context.definition_metadata),
-        )
+        return output_metadata(context, connection, table_slice, report)
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> Any:
         raise TypeError(
