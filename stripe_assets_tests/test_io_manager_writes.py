@@ -45,9 +45,9 @@ def run(db: str, assets: list, partition_key: str | None = None, **options: Any)
 
 
 def metadata(result, node: str = "stripe__charges") -> dict[str, Any]:
-    """The metadata of the node's (first) materialization: a range run has one per partition,
-    alike but for `dagster/partition_row_count`."""
-    materialization = result.asset_materializations_for_node(node)[0]
+    """The metadata of the node's (last) materialization: a range run has one per partition,
+    the last one with the table's schema and preview."""
+    materialization = result.asset_materializations_for_node(node)[-1]
     return {key: getattr(value, "value", value) for key, value in materialization.metadata.items()}
 
 
@@ -177,6 +177,12 @@ def test_backfill_of_a_range_is_one_run_that_replaces_every_day_of_the_window(db
     }
     assert counts == {"2024-01-02": 1, "2024-01-03": 0, "2024-01-04": 2}  # each its own day's
     assert {m.metadata["rows_written"].value for m in materializations} == {3}  # the run's
+    # The table's schema and preview once, on the newest day (the UI's latest materialization).
+    newest = materializations[-1]
+    assert newest.partition == "2024-01-04"
+    assert {"dagster/column_schema", "preview"} <= set(newest.metadata)
+    assert not any({"dagster/column_schema", "preview"} & set(m.metadata)
+                   for m in materializations[:-1])
     assert "2024-01-05 00:00:00+00:00" in metadata(result)["Query"]
 
 

@@ -31,6 +31,17 @@ from .type_mapping import JSON
 COLUMN_DESCRIPTIONS: Mapping[str, str] = column_descriptions()
 
 PREVIEW_COLUMNS = ("id", "created", "amount", "currency", "status", "customer")
+# Facts about the whole table rather than one partition. A run over many partitions puts them
+# on its newest partition's materialization (the one the UI shows as the latest) instead of
+# copying them into every partition's event: the schema alone is ~10 KB, and a year of daily
+# partitions would store it 365 times per run.
+TABLE_LEVEL_KEYS = (
+    "dagster/column_schema",
+    "preview",
+    "columns_added",
+    "columns_retyped",
+    "columns_removed",
+)
 PREVIEW_ROWS = 5
 _PREVIEW_CELL_CHARS = 40
 
@@ -104,8 +115,9 @@ def output_metadata(
 ) -> dict[str, Any]:
     """Metadata for the UI, read from the table as it is at the end of the write.
 
-    A run over a range of time partitions also gives each partition its own
-    `dagster/partition_row_count`; the rest of the metadata is the same for all of them.
+    A run over a range of time partitions gives each partition its own
+    `dagster/partition_row_count`, and the table-level facts (``TABLE_LEVEL_KEYS``) to the
+    newest one only; the rest is the same for all of them.
     """
     partitioned = bool(table_slice.partition_dimensions)
     columns = table_columns(connection, table_slice.schema, table_slice.table) or []
@@ -132,7 +144,7 @@ def output_metadata(
         preview_markdown(report.preview_columns, report.preview_rows)
     )
     if partitioned:
-        _record_partition_row_counts(context, connection, table_slice)
+        return _spread_over_partitions(context, connection, table_slice, metadata)
     return metadata
 
 
@@ -171,15 +183,24 @@ def partition_row_counts(
     return counts
 
 
-def _record_partition_row_counts(context: OutputContext, connection, table_slice) -> None:
+def _spread_over_partitions(
+    context: OutputContext, connection, table_slice, metadata: dict[str, Any]
+) -> dict[str, Any]:
+    """Per-partition metadata of a ranged run (see ``output_metadata``); returns what is left
+    for every partition."""
     windows = partition_windows(context)
     if not windows or len(table_slice.partition_dimensions or []) != 1:
-        return
+        return metadata
     try:
         step = context.step_context
     except DagsterInvariantViolationError:  # an OutputContext built outside a run
-        return
+        return metadata
+    newest = list(windows)[-1]  # Dagster stores the partitions' events in this order
+    table_level = {key: metadata.pop(key) for key in TABLE_LEVEL_KEYS if key in metadata}
     for key, count in partition_row_counts(connection, table_slice, windows).items():
         step.add_asset_metadata(
-            {"dagster/partition_row_count": count}, asset_key=context.asset_key, partition_key=key
+            {"dagster/partition_row_count": count, **(table_level if key == newest else {})},
+            asset_key=context.asset_key,
+            partition_key=key,
         )
+    return metadata
