@@ -112,6 +112,22 @@ def test_different_seed_gives_different_objects() -> None:
     assert amounts_a != amounts_b
 
 
+def test_some_customers_are_deleted_after_their_last_activity(sandbox_account: Store) -> None:
+    """So that a first load already has deletions to show (analytics.deleted_objects)."""
+    events = {e["data"]["object"]["id"]: e for e in sandbox_account.objects("events")
+              if e["type"] == "customer.deleted"}  # fmt: skip
+    listed = {c["id"] for c in sandbox_account.objects("customers")}
+    every = {c["id"] for c in all_objects(sandbox_account, "customers")}
+    assert set(events) == every - listed and 0 < len(events) < 0.05 * len(every)
+    for customer_id, event in events.items():
+        activity = [o["created"] for kind in ("charges", "payment_intents", "setup_intents",
+                                              "payment_methods")
+                    for o in all_objects(sandbox_account, kind) if o.get("customer") == customer_id]
+        assert event["created"] > max(activity, default=0), customer_id
+        assert event["data"]["object"]["object"] == "customer"
+        assert sandbox_account.get(customer_id, "customers").deleted  # type: ignore[union-attr]
+
+
 def test_counts_follow_the_config(account: dict[str, list[dict[str, Any]]]) -> None:
     counts = SANDBOX_CONFIG.counts()
     assert len(account["customers"]) == SANDBOX_CONFIG.customers

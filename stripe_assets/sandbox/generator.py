@@ -45,6 +45,7 @@ class SandboxConfig:
     new_card_rate: float = 0.08  # share of customers' charges paid with a new card, then saved
     payouts: int | None = None  # default: one per two days
     payment_links: int = 25
+    deleted_customer_rate: float = 0.02  # share of customers deleted after their last activity
     event_retention_days: int | None = None  # Stripe keeps 30; None keeps every event
 
     def end_date(self) -> date:
@@ -364,6 +365,7 @@ class _Generator:
         self.events: list[_EventRecord] = []
         self.customers: list[_Customer] = []
         self.customer_times: list[int] = []
+        self.deleted_customers: list[str] = []
         self.flows: list[tuple[int, str, int]] = []  # (when, currency, +captured/-refunded)
         self._order = 0
 
@@ -374,6 +376,7 @@ class _Generator:
         self._abandoned_payment_intents()
         self._payouts()
         self._payment_links()
+        self._deleted_customers()
         return self._load()
 
     # -- bookkeeping
@@ -987,6 +990,30 @@ class _Generator:
             self._record("payment_links", t, link_id, body, ("true" if active else "false",))
             self._event(t, "payment_link.created", body, rng)
 
+    # -- deletions
+
+    def _deleted_customers(self) -> None:
+        """A few customers are deleted some time after their last charge, intent or card: lists
+        then hide them, a customer.deleted event says so, and their charges stay."""
+        rng = Rng(self.config.seed, "deletions")
+        last = {customer.id: customer.created for customer in self.customers}
+        for kind in ("charges", "payment_intents", "setup_intents", "payment_methods"):
+            for created, _order, _id, _body, attrs in self.records[kind]:
+                customer_id = attrs[0]  # FILTER_FIELDS: the customer comes first for these
+                if customer_id in last and created > last[customer_id]:
+                    last[customer_id] = created
+        bodies = {id: body for _created, _order, id, body, _attrs in self.records["customers"]}
+        for customer in self.customers:
+            if rng.random() >= self.config.deleted_customer_rate:
+                continue
+            begin = last[customer.id] + 1
+            if begin >= self.end_ts:
+                continue
+            deleted_at = begin + int(rng.random() * (self.end_ts - begin))
+            self.deleted_customers.append(customer.id)
+            # The event carries the customer as it was when deleted.
+            self._event(deleted_at, "customer.deleted", bodies[customer.id], rng)
+
     # -- into the store, in Stripe's order
 
     def _load(self) -> Store:
@@ -994,6 +1021,10 @@ class _Generator:
         for kind, records in self.records.items():
             records.sort(key=_by_time_then_order)
             store.load(kind, ((c, i, b, a) for c, _order, i, b, a in records))
+        for customer_id in self.deleted_customers:
+            item = store.get(customer_id, "customers")
+            assert item is not None
+            store.mark_deleted(item)
         self.events.sort(key=_event_order)
         keep_from = 0
         if self.config.event_retention_days is not None:
