@@ -128,6 +128,23 @@ def test_some_customers_are_deleted_after_their_last_activity(sandbox_account: S
         assert sandbox_account.get(customer_id, "customers").deleted  # type: ignore[union-attr]
 
 
+def test_some_replaced_cards_are_detached_after_their_last_use(sandbox_account: Store) -> None:
+    events = [e for e in sandbox_account.objects("events")
+              if e["type"] == "payment_method.detached"]  # fmt: skip
+    assert events
+    customers = {c["id"]: c for c in sandbox_account.objects("customers")}
+    for event in events:
+        card, owner = event["data"]["object"], event["data"]["previous_attributes"]["customer"]
+        assert card["customer"] is None and owner in customers
+        assert customers[owner]["invoice_settings"]["default_payment_method"] != card["id"]
+        stored = sandbox_account.get(card["id"], "payment_methods")
+        assert stored is not None and stored.to_dict()["customer"] is None
+        uses = [o["created"] for kind in ("charges", "payment_intents", "setup_intents")
+                for o in all_objects(sandbox_account, kind)
+                if o.get("payment_method") == card["id"]]
+        assert event["created"] > max(uses, default=0), card["id"]
+
+
 def test_counts_follow_the_config(account: dict[str, list[dict[str, Any]]]) -> None:
     counts = SANDBOX_CONFIG.counts()
     assert len(account["customers"]) == SANDBOX_CONFIG.customers
@@ -242,6 +259,13 @@ def test_refunds_follow_their_charge(account: dict[str, list[dict[str, Any]]]) -
     assert partial > 0
 
 
+def card_owners(account: dict[str, list[dict[str, Any]]]) -> dict[str, str | None]:
+    """Each card's customer, also for cards detached since (their event says whose they were)."""
+    detached = {e["data"]["object"]["id"]: e["data"]["previous_attributes"]["customer"]
+                for e in account["events"] if e["type"] == "payment_method.detached"}
+    return {pm["id"]: pm["customer"] or detached.get(pm["id"]) for pm in account["payment_methods"]}
+
+
 def test_payment_intents_and_setup_intents_link_to_real_objects(
     account: dict[str, list[dict[str, Any]]],
 ) -> None:
@@ -254,10 +278,10 @@ def test_payment_intents_and_setup_intents_link_to_real_objects(
         assert pi["payment_method"] is None or pi["payment_method"] in pms
         if pi["status"] == "succeeded":
             assert pi["amount_received"] == pi["amount"] and pi["payment_method"]
+    owners = card_owners(account)
     for seti in account["setup_intents"]:
         if seti["status"] == "succeeded":
-            pm = pms[seti["payment_method"]]
-            assert pm["customer"] == seti["customer"]
+            assert owners[seti["payment_method"]] == seti["customer"]
 
 
 def test_guest_payment_methods_are_reachable_only_from_intents_and_charges(
@@ -266,8 +290,9 @@ def test_guest_payment_methods_are_reachable_only_from_intents_and_charges(
     referenced = {c["payment_method"] for c in account["charges"]}
     referenced |= {p["payment_method"] for p in account["payment_intents"]}
     referenced |= {s["payment_method"] for s in account["setup_intents"]}
-    guests = [pm for pm in account["payment_methods"] if pm["customer"] is None]
-    attached = [pm for pm in account["payment_methods"] if pm["customer"] is not None]
+    owners = card_owners(account)
+    guests = [pm for pm in account["payment_methods"] if owners[pm["id"]] is None]
+    attached = [pm for pm in account["payment_methods"] if owners[pm["id"]] is not None]
     assert len(attached) > 1.5 * len(guests) > 0  # most cards are saved to a customer
     assert all(pm["id"] in referenced for pm in guests)
     assert all(pm["type"] == "card" and pm["card"]["last4"] for pm in account["payment_methods"])
@@ -354,11 +379,12 @@ def test_cards_saved_at_checkout_are_attached_before_the_payment(
     account: dict[str, list[dict[str, Any]]],
 ) -> None:
     pms = {p["id"]: p for p in account["payment_methods"]}
+    owners = card_owners(account)
     charges = {c["id"]: c for c in account["charges"]}
     saved = [p for p in account["payment_intents"] if p["setup_future_usage"] == "off_session"]
     assert saved
     for pi in saved:
         charge = charges[pi["latest_charge"]]
         pm = pms[charge["payment_method"]]
-        assert pm["customer"] == pi["customer"] is not None
+        assert owners[pm["id"]] == pi["customer"] is not None
         assert pi["created"] <= pm["created"] <= charge["created"]

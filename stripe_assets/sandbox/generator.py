@@ -46,6 +46,7 @@ class SandboxConfig:
     payouts: int | None = None  # default: one per two days
     payment_links: int = 25
     deleted_customer_rate: float = 0.02  # share of customers deleted after their last activity
+    detached_card_rate: float = 0.3  # share of replaced saved cards detached afterwards
     event_retention_days: int | None = None  # Stripe keeps 30; None keeps every event
 
     def end_date(self) -> date:
@@ -345,7 +346,9 @@ class _Customer:
 # One stored object before loading: (created, order, id, body, attrs)
 _Record = tuple[int, int, str, bytes, tuple[Any, ...]]
 # One event before loading: (created, rank, order, type, object bytes, request, previous)
-_EventRecord = tuple[int, int, int, str, bytes, tuple[str | None, str | None]]
+_EventRecord = tuple[
+    int, int, int, str, bytes, tuple[str | None, str | None], dict[str, Any] | None
+]
 
 
 class _Generator:
@@ -377,6 +380,7 @@ class _Generator:
         self._payouts()
         self._payment_links()
         self._deleted_customers()
+        self._detached_cards()
         return self._load()
 
     # -- bookkeeping
@@ -398,10 +402,11 @@ class _Generator:
         rng: Rng,
         from_api: bool = True,
         rank: str | None = None,
+        previous: dict[str, Any] | None = None,
     ) -> None:
         request = (f"req_{rng.token(14)}", rng.uuid4()) if from_api else (None, None)
         r = _EVENT_RANK[rank or event_type.split(".")[0]]
-        self.events.append((created, r, self._next(), event_type, body, request))
+        self.events.append((created, r, self._next(), event_type, body, request, previous))
 
     # -- people and cards
 
@@ -1014,6 +1019,35 @@ class _Generator:
             # The event carries the customer as it was when deleted.
             self._event(deleted_at, "customer.deleted", bodies[customer.id], rng)
 
+    def _detached_cards(self) -> None:
+        """Some saved cards are detached a while after a newer card replaced them (never the
+        customer's default): a payment_method.detached event says whose they were, and the
+        card stays retrievable with `customer` null (charges still name it)."""
+        rng = Rng(self.config.seed, "detached_cards")
+        deleted = set(self.deleted_customers)
+        records = self.records["payment_methods"]
+        index = {record[2]: i for i, record in enumerate(records)}
+        defaults = {
+            id: json.loads(body)["invoice_settings"]["default_payment_method"]
+            for _created, _order, id, body, _attrs in self.records["customers"]
+        }
+        for customer in self.customers:
+            if customer.id in deleted:
+                continue
+            # A card is last used before the next one is saved (+3 minutes, see _charges).
+            for card, newer in zip(customer.pms, customer.pms[1:], strict=False):
+                begin = newer.created + DAY
+                if card.id == defaults[customer.id] or begin >= self.end_ts:
+                    continue
+                if rng.random() >= self.config.detached_card_rate:
+                    continue
+                detached_at = begin + int(rng.random() * (self.end_ts - begin))
+                body = to_json({**card.obj, "customer": None})
+                created, order, id, _body, _attrs = records[index[card.id]]
+                records[index[card.id]] = (created, order, id, body, (None, "card"))
+                self._event(detached_at, "payment_method.detached", body, rng,
+                            previous={"customer": customer.id})  # fmt: skip
+
     # -- into the store, in Stripe's order
 
     def _load(self) -> Store:
@@ -1033,12 +1067,12 @@ class _Generator:
         token = rng.token
 
         def events() -> Iterator[tuple[int, str, EventParts, tuple[str]]]:
-            for created, _rank, _order, event_type, body, (req_id, idem) in self.events:
+            for created, _rank, _order, event_type, body, (req_id, idem), previous in self.events:
                 evt_id = f"evt_{token(24)}"  # drawn even for dropped events: stable ids
                 if created < keep_from:
                     continue
-                parts = event_parts(evt_id, created, event_type, body,
-                                    request_id=req_id, idempotency_key=idem)  # fmt: skip
+                parts = event_parts(evt_id, created, event_type, body, request_id=req_id,
+                                    idempotency_key=idem, previous_attributes=previous)  # fmt: skip
                 yield created, evt_id, parts, (event_type,)
 
         store.load("events", events())
