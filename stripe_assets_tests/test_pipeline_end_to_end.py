@@ -180,3 +180,19 @@ def test_reloading_days_stripe_no_longer_serves_events_for_keeps_the_stored_even
     assert 0 < served < stored[0]
     assert load_everything(later, db, names=["events"])[0].ok
     assert rows(db, "SELECT count(*), count(DISTINCT id) FROM stripe.events")[0] == stored
+
+
+@pytest.mark.parametrize("retention_days", [30, None])
+def test_events_warn_about_days_stripe_no_longer_serves_only_when_they_came_back_empty(
+    sandbox_factory, tmp_path, retention_days
+):
+    """Stripe keeps 30 days of events: a range reaching further back warns that those days
+    came back empty. A server that keeps more (the sandbox by default) served them: no warning."""
+    from stripe_assets.sandbox import SandboxConfig
+
+    config = SandboxConfig(customers=20, charges=120, days=45, event_retention_days=retention_days)
+    (outcome,) = load_everything(sandbox_factory(config), tmp_path / "stripe.duckdb",
+                                 names=["events"])
+    assert outcome.ok
+    warned = [w for w in outcome.warnings if "events of the last 30 days only" in w]
+    assert len(warned) == (1 if retention_days else 0), outcome.warnings
