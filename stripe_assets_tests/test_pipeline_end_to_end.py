@@ -196,3 +196,23 @@ def test_events_warn_about_days_stripe_no_longer_serves_only_when_they_came_back
     assert outcome.ok
     warned = [w for w in outcome.warnings if "events of the last 30 days only" in w]
     assert len(warned) == (1 if retention_days else 0), outcome.warnings
+
+
+def test_events_warn_when_a_day_past_stripes_30_days_came_back_empty(sandbox_factory, tmp_path):
+    """A manual backfill of one old day: nothing comes back, which the run says."""
+    import dagster as dg
+
+    from stripe_assets.assets import all_assets
+    from stripe_assets.load import load_assets
+    from stripe_assets.sandbox import SandboxConfig
+    from stripe_assets_tests.pipeline import resources_for, sandbox_days
+
+    config = SandboxConfig(customers=20, charges=120, days=45, event_retention_days=30)
+    server = sandbox_factory(config)
+    first, _ = sandbox_days(server)
+    events = [a for a in all_assets if a.key.path[-1] == "events"]
+    with dg.DagsterInstance.ephemeral() as instance:
+        (outcome,) = load_assets(events, resources_for(server.url, tmp_path / "stripe.duckdb"),
+                                 instance, first, first, report=lambda outcome: None)
+    assert outcome.ok
+    assert [w for w in outcome.warnings if "events of the last 30 days only" in w], outcome

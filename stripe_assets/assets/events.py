@@ -55,8 +55,6 @@ def events(context: dg.AssetExecutionContext, stripe: StripeClient) -> StripeObj
     window = context.partition_time_window
     start, end = int(window.start.timestamp()), int(window.end.timestamp())
     fetchable = first_fetchable_day(int(time.time()))
-    fetchable_ts = int(datetime(fetchable.year, fetchable.month, fetchable.day, tzinfo=UTC)
-                       .timestamp())  # fmt: skip
 
     def fill(spool: ObjectSpool) -> dict:
         oldest: list[int] = []  # per page; appended to by the fetch threads
@@ -67,8 +65,9 @@ def events(context: dg.AssetExecutionContext, stripe: StripeClient) -> StripeObj
                 oldest.append(page.summary.oldest_created)
 
         fetch_created_range(stripe, ENDPOINTS["events"], start, end, on_page)
-        # Stripe serves nothing older; a server that keeps more (the bundled sandbox) did.
-        if start < fetchable_ts and min(oldest, default=end) >= fetchable_ts:
+        # Stripe serves nothing older; a server that keeps more (the bundled sandbox) does.
+        served_older = bool(oldest) and datetime.fromtimestamp(min(oldest), UTC).date() < fetchable
+        if window.start.astimezone(UTC).date() < fetchable and not served_older:
             context.log.warning(
                 f"Stripe serves events of the last {RETENTION_DAYS} days only (from {fetchable}):"
                 f" the days of {window.start.date()}..{window.end.date()} before that came back"
