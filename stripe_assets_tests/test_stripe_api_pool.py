@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -14,10 +13,9 @@ import pytest
 from stripe_assets.assets import all_assets
 from stripe_assets.endpoints import STRIPE_API_POOL
 from stripe_assets.sandbox import SandboxConfig
-from stripe_assets_tests.backfill_support import run_backfill
+from stripe_assets_tests.backfill_support import REPO, run_backfill
 from stripe_assets_tests.reliability_support import days_of, most_at_once, step_windows
 
-REPO = Path(__file__).resolve().parents[1]
 ACCOUNT = SandboxConfig(seed=37, customers=30, charges=150, days=3, end=date(2025, 6, 30))
 LIMIT = 20  # requests per second, the sandbox's and each client's
 

@@ -188,8 +188,10 @@ def _spread_over_partitions(
 ) -> dict[str, Any]:
     """Per-partition metadata of a ranged run (see ``output_metadata``); returns what is left
     for every partition."""
+    if len(table_slice.partition_dimensions or []) != 1:
+        return metadata
     windows = partition_windows(context)
-    if not windows or len(table_slice.partition_dimensions or []) != 1:
+    if not windows:
         return metadata
     try:
         step = context.step_context

@@ -341,6 +341,7 @@ class _Customer:
     country: Country
     name: str
     pms: list[_Pm] = field(default_factory=list)
+    default_pm: str | None = None  # invoice_settings.default_payment_method
 
 
 # One stored object before loading: (created, order, id, body, attrs)
@@ -368,7 +369,7 @@ class _Generator:
         self.events: list[_EventRecord] = []
         self.customers: list[_Customer] = []
         self.customer_times: list[int] = []
-        self.deleted_customers: list[str] = []
+        self.deleted_customers: set[str] = set()
         self.flows: list[tuple[int, str, int]] = []  # (when, currency, +captured/-refunded)
         self._order = 0
 
@@ -499,7 +500,8 @@ class _Generator:
             self._record("customers", t, cus_id, body, (email,))
             self._event(t, "customer.created", body, rng)
             self._event(t, "payment_method.attached", to_json(pm.obj), rng)
-            customer = _Customer(cus_id, t, email, country.currency, country, name, [pm])
+            customer = _Customer(cus_id, t, email, country.currency, country, name, [pm],
+                                 default_pm=obj["invoice_settings"]["default_payment_method"])
             self.customers.append(customer)
             self.customer_times.append(t)
 
@@ -1015,7 +1017,7 @@ class _Generator:
             if begin >= self.end_ts:
                 continue
             deleted_at = begin + int(rng.random() * (self.end_ts - begin))
-            self.deleted_customers.append(customer.id)
+            self.deleted_customers.add(customer.id)
             # The event carries the customer as it was when deleted.
             self._event(deleted_at, "customer.deleted", bodies[customer.id], rng)
 
@@ -1024,20 +1026,15 @@ class _Generator:
         customer's default): a payment_method.detached event says whose they were, and the
         card stays retrievable with `customer` null (charges still name it)."""
         rng = Rng(self.config.seed, "detached_cards")
-        deleted = set(self.deleted_customers)
         records = self.records["payment_methods"]
         index = {record[2]: i for i, record in enumerate(records)}
-        defaults = {
-            id: json.loads(body)["invoice_settings"]["default_payment_method"]
-            for _created, _order, id, body, _attrs in self.records["customers"]
-        }
         for customer in self.customers:
-            if customer.id in deleted:
+            if customer.id in self.deleted_customers:
                 continue
             # A card is last used before the next one is saved (+3 minutes, see _charges).
             for card, newer in zip(customer.pms, customer.pms[1:], strict=False):
                 begin = newer.created + DAY
-                if card.id == defaults[customer.id] or begin >= self.end_ts:
+                if card.id == customer.default_pm or begin >= self.end_ts:
                     continue
                 if rng.random() >= self.config.detached_card_rate:
                     continue
