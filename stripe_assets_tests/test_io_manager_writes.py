@@ -265,7 +265,7 @@ def test_api_version_loaded_at_and_extra_columns_are_written(db):
     assert (types["batch"], types["sandbox"], types["origin"]) == ("BIGINT", "BOOLEAN", "JSON")
 
 
-def test_metadata_shows_counts_real_schema_descriptions_and_a_small_preview(db):
+def test_metadata_shows_counts_real_schema_descriptions_and_a_preview_newest_first(db):
     batches: dict[str, Any] = {
         "2024-01-02": [charge(i, ts("2024-01-02", i)) for i in range(8)],
         "2024-01-03": [charge(9, ts("2024-01-03", 1), risk_flag=True)],
@@ -286,6 +286,9 @@ def test_metadata_shows_counts_real_schema_descriptions_and_a_small_preview(db):
     preview = first["preview"].splitlines()
     assert preview[0] == "| id | created | amount | currency | status | customer |"
     assert len(preview) == 2 + 5
+    # Newest first, as Stripe lists them (the table's rows have no order of their own).
+    shown = [line.split(" | ")[0].removeprefix("| ") for line in preview[2:]]
+    assert shown == [charge(i, 0)["id"] for i in (7, 6, 5, 4, 3)]
     assert "payment_method_details" not in first["preview"]
     assert first["dagster/table_name"] == "stripe.charges"
     assert not any(db in str(value) for value in [*first.values(), *second.values()])

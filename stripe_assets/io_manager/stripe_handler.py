@@ -249,7 +249,8 @@ def write_stripe_objects(
         )
         preview = connection.execute(
             f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM {target}"
-            f" WHERE {quote_ident(LOADED_AT_COLUMN)} = $1 LIMIT {PREVIEW_ROWS}",
+            f" WHERE {quote_ident(LOADED_AT_COLUMN)} = $1{_newest_first(columns)}"
+            f" LIMIT {PREVIEW_ROWS}",
             [loaded_at],
         ).fetchall()
         summary = evolution_summary(evolution)
@@ -260,6 +261,13 @@ def write_stripe_objects(
         with contextlib.suppress(duckdb.Error):
             connection.execute(f"DROP TABLE IF EXISTS temp.{stage}").fetchall()
         objects.spool.discard()
+
+
+def _newest_first(columns: Sequence[str]) -> str:
+    """ORDER BY for the preview, as Stripe lists objects; the rows themselves have no order."""
+    order = [f"{quote_ident(c)} DESC" for c in columns if c == "created"]
+    order += [quote_ident(c) for c in columns if c == "id"]
+    return f" ORDER BY {', '.join(order)}" if order else ""
 
 
 def _ordered_keys(first: Sequence[str], stats: Mapping[str, FieldStats]) -> list[str]:
