@@ -7,7 +7,7 @@ with each HTTP response body after it arrives, twice over the same bodies:
    (`_as_page`) + appending the raw body to the asset's spool (`ObjectSpool.add_page_body`),
    page by page as the fetch threads do;
 2. write: the IO manager's `handle_output` for `stripe/charges` over the partition range of
-   the data (one transaction: delete the slice, stage, type, insert, verify, commit), with the
+   the data (one transaction: delete the slice, discover, type, insert, verify, commit), with the
    connection_config `stripe-assets load` gives it (resources.py: DuckDB's memory limit).
 
 `--floor` also times the two costs no design can avoid once the bodies are spooled, to show how
@@ -100,7 +100,6 @@ class StatementTimes:
 
             def execute(self, sql: str, *a: Any, **k: Any) -> Any:
                 key = " ".join(sql.split())
-                key = re.sub(r"_stripe_stage_[0-9a-f]+", "<stage>", key)
                 key = re.sub(r"'[^']*\.json'", "'<spool>'", key)[:110]
                 began = time.perf_counter()
                 result = self._connection.execute(sql, *a, **k)

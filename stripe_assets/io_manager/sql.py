@@ -58,11 +58,6 @@ def utc_timestamp_literal(moment: datetime) -> str:
     return f"TIMESTAMPTZ '{moment.astimezone(UTC).isoformat(sep=' ')}'"
 
 
-def json_pointer(key: str) -> str:
-    """RFC 6901 pointer to a top-level member: works for keys with dots, quotes, slashes."""
-    return "/" + key.replace("~", "~0").replace("/", "~1")
-
-
 def plain_column(partition_expr: str) -> str | None:
     """The column name if ``partition_expr`` is just a column (``created`` or ``"created"``)."""
     expr = partition_expr.strip()

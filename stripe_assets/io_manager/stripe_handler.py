@@ -1,19 +1,20 @@
 """Writing ``StripeObjects``: a spool of Stripe list pages becomes typed rows, all in DuckDB.
 
-The steps, each one SQL statement over every object at once (no Python per row):
+The spool holds one list envelope (``{"data": [...]}``) per line; DuckDB reads it with
+``read_json_objects``, splitting the file across its threads. Each step is one SQL statement
+over every object at once (no Python per row), straight from the spool (no staged copy):
 
-1. stage: ``read_json_objects`` splits the spool into its pages (JSON envelopes ``{"data": [...]}``,
-   one per line), ``json_extract(page, '$.data[*]')`` into objects, kept (as compact
-   JSON) in a temporary table;
-2. discover: ``json_keys(obj)`` zipped with ``json_type(obj, '$.*')``, grouped by (field, JSON
-   type); then, for the fields holding numbers, their range and whether any has a fraction;
+1. discover: ``json_keys(page, '$.data[*]')`` zipped with ``json_type(page, '$.data[*].*')``,
+   grouped by (field, JSON type);
+2. census: count the objects and, for the fields holding only numbers, their range and whether
+   any has a fraction (``json_transform`` of those fields to JSON text);
 3. decide each field's column type (``type_mapping``) and evolve the table (``schema``);
-4. insert: ``json_transform`` each object once into a struct of the column types,
-   ``INSERT INTO ... BY NAME``;
+4. insert: ``json_transform`` each page once into a list of structs of the column types,
+   unnested into rows, ``INSERT INTO ... BY NAME``;
 5. verify: every non-null value arrived, every row is inside the partition being written.
 
-Steps 2 and 4 run as ``UNION ALL`` branches over ``rowid % threads`` so that DuckDB uses every
-core (a small temporary table is one row group, which DuckDB would scan with one thread).
+The insert runs with ``preserve_insertion_order`` off, so that each thread writes its own row
+groups (with it on, DuckDB stores the rows with one thread); rows have no order in a table.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
 
 import duckdb
 from dagster import InputContext, OutputContext
@@ -40,7 +40,6 @@ from .schema import BatchColumn, Evolution, check_column_names, evolve_table
 from .spool import StripeObjects
 from .sql import (
     current_catalog,
-    json_pointer,
     partition_predicate,
     quote_ident,
     quote_literal,
@@ -48,7 +47,6 @@ from .sql import (
     time_partition_column,
 )
 from .type_mapping import (
-    NUMERIC_JSON_TYPES,
     TIMESTAMPTZ,
     VARCHAR,
     FieldStats,
@@ -65,10 +63,6 @@ MERGE_BY_ID = "merge_by_id"
 API_VERSION_COLUMN = "_stripe_api_version"
 LOADED_AT_COLUMN = "_loaded_at"
 RESERVED_COLUMNS = (API_VERSION_COLUMN, LOADED_AT_COLUMN)
-# Below this many objects one thread is as fast as several.
-PARALLEL_MIN_OBJECTS = 2_000
-MAX_BRANCHES = 8
-
 _log = logging.getLogger(__name__)
 
 
@@ -76,33 +70,17 @@ class StripeWriteError(ValueError):
     """The spooled objects cannot be written as they are; the message says why and where."""
 
 
-def _branches(connection, object_count: int) -> int:
-    if object_count < PARALLEL_MIN_OBJECTS:
-        return 1
-    row = connection.execute("SELECT current_setting('threads')").fetchall()[0]
-    return max(1, min(int(row[0]) if row else 1, MAX_BRANCHES))
+def _pages(path: str) -> str:
+    """The spool as a table of page envelopes (column ``json``), one per line."""
+    return f"read_json_objects({quote_literal(path)}, format='newline_delimited')"
 
 
-def _parallel(template: str, stage: str, branches: int) -> str:
-    """``template`` (with ``{src}``) over disjoint parts of the stage, as UNION ALL branches."""
-    if branches == 1:
-        return template.replace("{src}", stage)
-    return " UNION ALL ".join(
-        template.replace("{src}", f"(SELECT obj FROM {stage} WHERE rowid % {branches} = {i})")
-        for i in range(branches)
-    )
-
-
-def _discover(connection, stage: str, branches: int) -> dict[str, FieldStats]:
+def _discover(connection, pages: str) -> dict[str, FieldStats]:
     """Per field: how many values of each JSON type it has."""
+    # Both wildcards visit the objects, and their members, in the same order.
     rows = connection.execute(
-        "SELECT k, t, count(*) FROM ("
-        + _parallel(
-            "SELECT unnest(json_keys(obj)) AS k, unnest(json_type(obj, '$.*')) AS t FROM {src}",
-            stage,
-            branches,
-        )
-        + ") GROUP BY k, t"
+        "SELECT k, t, count(*) FROM (SELECT unnest(flatten(json_keys(json, '$.data[*]'))) AS k,"
+        f" unnest(json_type(json, '$.data[*].*')) AS t FROM {pages}) GROUP BY k, t"
     ).fetchall()
     stats: dict[str, FieldStats] = {}
     for key, json_type, n in rows:
@@ -110,17 +88,16 @@ def _discover(connection, stage: str, branches: int) -> dict[str, FieldStats]:
     return stats
 
 
-def _measure_numbers(
-    connection, stage: str, branches: int, stats: Mapping[str, FieldStats]
-) -> None:
-    """For fields holding numbers: integer range, integers beyond HUGEINT, values with fractions."""
-    numeric = [key for key, s in stats.items() if any(s.counts.get(t) for t in NUMERIC_JSON_TYPES)]
-    if not numeric:
-        return
-    paths = ", ".join(quote_literal(json_pointer(key)) for key in numeric)
-    aggregates = []
-    for index in range(1, len(numeric) + 1):
-        text = f"CAST(v[{index}] AS VARCHAR)"
+def _census(connection, pages: str, stats: Mapping[str, FieldStats]) -> int:
+    """Count the objects; for fields holding only numbers: integer range, integers beyond
+    HUGEINT, values with fractions (into ``stats``)."""
+    numeric = [key for key, s in stats.items() if s.only_numbers]
+    # Any field will do to count the objects; `id` is in every Stripe object.
+    fields = numeric or ["id"]
+    structure = quote_literal(json.dumps({"data": [dict.fromkeys(fields, "JSON")]}))
+    aggregates = ["count(*)"]
+    for key in numeric:
+        text = f"CAST(v.{quote_ident(key)} AS VARCHAR)"
         is_int = f"regexp_full_match({text}, '-?[0-9]+')"
         is_number = f"regexp_full_match({text}, '-?[0-9][0-9.eE+-]*')"
         as_int = f"TRY_CAST({text} AS HUGEINT)"
@@ -132,18 +109,32 @@ def _measure_numbers(
             f"max({as_int}) FILTER (WHERE {is_int})",
         ]
     row = connection.execute(
-        f"SELECT {', '.join(aggregates)} FROM ("
-        + _parallel(f"SELECT json_value(obj, [{paths}]) AS v FROM {{src}}", stage, branches)
-        + ")"
+        f"SELECT {', '.join(aggregates)} FROM"
+        f" (SELECT unnest(json_transform(json, {structure}).data) AS v FROM {pages})"
     ).fetchall()[0]
     for index, key in enumerate(numeric):
-        floats, integers, beyond, low, high = row[5 * index : 5 * index + 5]
-        stats[key].numbers = NumericStats(floats, integers, beyond, low, high)
+        stats[key].numbers = NumericStats(*row[1 + 5 * index : 6 + 5 * index])
+    return int(row[0])
 
 
-def _first_key_order(connection, stage: str) -> list[str]:
-    rows = connection.execute(f"SELECT json_keys(obj) FROM {stage} LIMIT 1").fetchall()
+def _first_key_order(connection, pages: str) -> list[str]:
+    query = f"SELECT json_keys(json, '$.data[0]') FROM {pages} LIMIT 1"
+    rows = connection.execute(query).fetchall()
     return list(rows[0][0]) if rows and rows[0][0] else []
+
+
+@contextlib.contextmanager
+def _insertion_order_off(connection) -> Iterator[None]:
+    """Let every thread write its own row groups for one statement (DuckDB stores the rows of
+    an insert with one thread while it must keep their order)."""
+    before = connection.execute("SELECT current_setting('preserve_insertion_order')").fetchall()
+    connection.execute("SET preserve_insertion_order = false").fetchall()
+    try:
+        yield
+    finally:
+        value = "true" if not before or before[0][0] else "false"
+        with contextlib.suppress(duckdb.Error):
+            connection.execute(f"SET preserve_insertion_order = {value}").fetchall()
 
 
 def _extra_columns(extra: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
@@ -169,25 +160,20 @@ def write_stripe_objects(
     log = log or _log
     target = table_name(table_slice, current_catalog(connection))
     where = f"{table_slice.schema}.{table_slice.table}"
-    stage = f"_stripe_stage_{uuid4().hex}"
     loaded_at = datetime.now(UTC)
     try:
         extras = _extra_columns(objects.extra_columns)
         path = objects.spool.finish()
-        count = 0
-        branches = _branches(connection, objects.spool.object_count)
+        pages = _pages(str(path))
+        count, stats = 0, {}
         if path.stat().st_size:
             try:
-                connection.execute(
-                    f"CREATE TEMP TABLE {stage} AS SELECT unnest(json_extract(json, '$.data[*]'))"
-                    f" AS obj FROM read_json_objects({quote_literal(str(path))},"
-                    " format='newline_delimited')"
-                ).fetchall()
+                stats = _discover(connection, pages)
             except duckdb.Error as error:
                 raise StripeWriteError(
                     f"Could not read the spooled Stripe pages for {where} from {path}: {error}"
                 ) from error
-            count = connection.execute(f"SELECT count(*) FROM {stage}").fetchall()[0][0]
+            count = _census(connection, pages, stats)
         if count != objects.spool.object_count:
             raise StripeWriteError(
                 f"The spool for {where} recorded {objects.spool.object_count} objects but its"
@@ -200,9 +186,7 @@ def write_stripe_objects(
         if count == 0:
             return _write_empty(connection, table_slice, objects, extras)
 
-        stats = _discover(connection, stage, branches)
-        _measure_numbers(connection, stage, branches, stats)
-        keys = _ordered_keys(_first_key_order(connection, stage), stats)
+        keys = _ordered_keys(_first_key_order(connection, pages), stats)
         _check_keys(keys, stats, count, extras, where)
         batch = [BatchColumn(key, decide_field_type(stats[key])) for key in keys]
         batch += _absent_core_columns(objects, keys)
@@ -227,22 +211,18 @@ def write_stripe_objects(
             value = f"CAST(${len(parameters)} AS {column_type})"
             value = convert_sql(value, column_type, evolution.final_types[name])
             selects.append(f"{value} AS {quote_ident(name)}")
-        structure_sql = quote_literal(json.dumps(structure))
+        structure_sql = quote_literal(json.dumps({"data": [structure]}))
         if merge:
             connection.execute(
-                f"DELETE FROM {target} WHERE id IN"
-                f" (SELECT json_extract_string(obj, '$.id') FROM {stage})"
+                f"DELETE FROM {target} WHERE id IN (SELECT"
+                f" unnest(json_extract_string(json, '$.data[*].id')) FROM {pages})"
             ).fetchall()
-        connection.execute(
-            f"INSERT INTO {target} BY NAME "
-            + _parallel(
-                f"SELECT {', '.join(selects)}"
-                f" FROM (SELECT json_transform(obj, {structure_sql}) AS x FROM {{src}})",
-                stage,
-                branches,
-            ),
-            parameters,
-        ).fetchall()
+        with _insertion_order_off(connection):
+            connection.execute(
+                f"INSERT INTO {target} BY NAME SELECT {', '.join(selects)} FROM"
+                f" (SELECT unnest(json_transform(json, {structure_sql}).data) AS x FROM {pages})",
+                parameters,
+            ).fetchall()
         _verify(connection, table_slice, keys, stats, count, loaded_at, where)
         columns = preview_columns(
             [(key, evolution.final_types[key]) for key in keys] + [(LOADED_AT_COLUMN, TIMESTAMPTZ)]
@@ -257,9 +237,6 @@ def write_stripe_objects(
         log.info(f"Wrote {count} Stripe objects to {where}" + (f"; {summary}" if summary else ""))
         return WriteReport(count, evolution, columns, preview)
     finally:
-        # If the transaction failed this fails too; its rollback drops the stage anyway.
-        with contextlib.suppress(duckdb.Error):
-            connection.execute(f"DROP TABLE IF EXISTS temp.{stage}").fetchall()
         objects.spool.discard()
 
 

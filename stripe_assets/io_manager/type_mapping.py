@@ -150,6 +150,12 @@ class FieldStats:
     def non_null(self) -> int:
         return sum(n for kind, n in self.counts.items() if kind != "NULL")
 
+    @property
+    def only_numbers(self) -> bool:
+        """Every non-null value is a number: the column type depends on their range."""
+        kinds = {kind for kind, n in self.counts.items() if kind != "NULL" and n}
+        return bool(kinds) and kinds <= NUMERIC_JSON_TYPES
+
 
 NUMERIC_JSON_TYPES = frozenset({"UBIGINT", "BIGINT", "DOUBLE"})
 _CATEGORY = {
