@@ -407,3 +407,15 @@ def test_pretty_printed_and_compact_pages_are_both_read(db):
     run(db, [asset], "2024-01-02")
 
     assert ids(db) == [charge(i, 0)["id"] for i in (1, 2, 3)]
+
+
+def test_columns_follow_stripes_field_order_even_when_the_spool_starts_with_an_empty_page(db):
+    # Concurrent windows spool in the order they finish: an empty window often comes first.
+    spool = ObjectSpool(prefix="test")
+    spool.add_page_body(page_body([]), 0)
+    spool.add_page_body(page_body([charge(i, ts("2024-01-02", i)) for i in range(3)]), 3)
+    asset = charges_asset(OURS, {"2024-01-02": lambda: StripeObjects(spool, API_VERSION)})
+
+    run(db, [asset], "2024-01-02")
+
+    assert list(column_types(db, "stripe.charges"))[:3] == ["id", "object", "amount"]

@@ -118,9 +118,13 @@ def _census(connection, pages: str, stats: Mapping[str, FieldStats]) -> int:
 
 
 def _first_key_order(connection, pages: str) -> list[str]:
-    query = f"SELECT json_keys(json, '$.data[0]') FROM {pages} LIMIT 1"
-    rows = connection.execute(query).fetchall()
-    return list(rows[0][0]) if rows and rows[0][0] else []
+    """The fields of the first object, in Stripe's order; empty pages (a window with nothing
+    in it) come first in the spool as often as not."""
+    rows = connection.execute(
+        f"SELECT k FROM (SELECT json_keys(json, '$.data[0]') AS k FROM {pages})"
+        " WHERE len(k) > 0 LIMIT 1"
+    ).fetchall()
+    return list(rows[0][0]) if rows else []
 
 
 @contextlib.contextmanager
