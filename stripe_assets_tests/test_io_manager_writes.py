@@ -214,6 +214,19 @@ def test_object_without_id_fails_naming_the_table_and_rolls_back_new_columns(db)
     assert "brand_new" not in column_types(db, "stripe.charges")
 
 
+def test_number_fields_differing_only_in_case_fail_naming_both_and_keep_the_table(db):
+    batches: dict[str, Any] = {"2024-01-02": [charge(1, ts("2024-01-02", 1))]}
+    asset = charges_asset(OURS, batches)
+    run(db, [asset], "2024-01-02")
+
+    batches["2024-01-02"] = [charge(2, ts("2024-01-02", 2), Amount=5)]
+    result = run(db, [asset], "2024-01-02", raise_on_error=False)
+
+    assert not result.success
+    assert "fields 'amount' and 'Amount', which differ only in case" in error_text(result)
+    assert ids(db) == ["ch_000000000000000000000001"]
+
+
 def test_spool_is_deleted_after_a_successful_and_after_a_failed_write(db):
     spools: list[ObjectSpool] = []
 

@@ -169,7 +169,7 @@ def write_stripe_objects(
         extras = _extra_columns(objects.extra_columns)
         path = objects.spool.finish()
         pages = _pages(str(path))
-        count, stats = 0, {}
+        count, stats, keys = 0, {}, []
         if path.stat().st_size:
             try:
                 stats = _discover(connection, pages)
@@ -177,6 +177,9 @@ def write_stripe_objects(
                 raise StripeWriteError(
                     f"Could not read the spooled Stripe pages for {where} from {path}: {error}"
                 ) from error
+            keys = _ordered_keys(_first_key_order(connection, pages), stats)
+            # Before any statement that names the fields: DuckDB would fail on a case clash.
+            check_column_names(keys, f"The Stripe objects for {where}")
             count = _census(connection, pages, stats)
         if count != objects.spool.object_count:
             raise StripeWriteError(
@@ -190,7 +193,6 @@ def write_stripe_objects(
         if count == 0:
             return _write_empty(connection, table_slice, objects, extras)
 
-        keys = _ordered_keys(_first_key_order(connection, pages), stats)
         _check_keys(keys, stats, count, extras, where)
         batch = [BatchColumn(key, decide_field_type(stats[key])) for key in keys]
         batch += _absent_core_columns(objects, keys)
@@ -265,7 +267,6 @@ def _check_keys(
     extras: Sequence[tuple[str, str, Any]],
     where: str,
 ) -> None:
-    check_column_names(keys, f"The Stripe objects for {where}")
     lower = {key.lower() for key in keys}
     clashes = [n for n in (*RESERVED_COLUMNS, *(e[0] for e in extras)) if n.lower() in lower]
     if clashes:
