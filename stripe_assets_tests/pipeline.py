@@ -37,9 +37,11 @@ def sandbox_days(server) -> tuple[date, date]:
 
 def load_everything(
     server, db: Path, names: Sequence[str] | None = None,
-    instance: dg.DagsterInstance | None = None, **client: object,
+    instance: dg.DagsterInstance | None = None, days: tuple[date, date] | None = None,
+    **client: object,
 ) -> list[AssetOutcome]:
-    start, end = sandbox_days(server)
+    """Load `names` (default all assets) for `days` (default every day the sandbox has)."""
+    start, end = days or sandbox_days(server)
     assets = [a for a in all_assets if names is None or a.key.path[-1] in names]
     with instance or dg.DagsterInstance.ephemeral() as inst:
         return load_assets(assets, resources_for(server.url, db, **client), inst, start, end,

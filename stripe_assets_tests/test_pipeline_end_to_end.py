@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from stripe_assets_tests.pipeline import load_everything, rows
+from stripe_assets.sandbox import SandboxConfig
+from stripe_assets_tests.pipeline import load_everything, rows, sandbox_days
 
 TABLES = ["stripe.customers", "stripe.charges", "stripe.payment_intents", "stripe.setup_intents",
           "stripe.refunds", "stripe.payouts", "stripe.payment_links", "stripe.payment_methods",
@@ -188,8 +189,6 @@ def test_events_warn_about_days_stripe_no_longer_serves_only_when_they_came_back
 ):
     """Stripe keeps 30 days of events: a range reaching further back warns that those days
     came back empty. A server that keeps more (the sandbox by default) served them: no warning."""
-    from stripe_assets.sandbox import SandboxConfig
-
     config = SandboxConfig(customers=20, charges=120, days=45, event_retention_days=retention_days)
     (outcome,) = load_everything(sandbox_factory(config), tmp_path / "stripe.duckdb",
                                  names=["events"])
@@ -200,19 +199,10 @@ def test_events_warn_about_days_stripe_no_longer_serves_only_when_they_came_back
 
 def test_events_warn_when_a_day_past_stripes_30_days_came_back_empty(sandbox_factory, tmp_path):
     """A manual backfill of one old day: nothing comes back, which the run says."""
-    import dagster as dg
-
-    from stripe_assets.assets import all_assets
-    from stripe_assets.load import load_assets
-    from stripe_assets.sandbox import SandboxConfig
-    from stripe_assets_tests.pipeline import resources_for, sandbox_days
-
     config = SandboxConfig(customers=20, charges=120, days=45, event_retention_days=30)
     server = sandbox_factory(config)
     first, _ = sandbox_days(server)
-    events = [a for a in all_assets if a.key.path[-1] == "events"]
-    with dg.DagsterInstance.ephemeral() as instance:
-        (outcome,) = load_assets(events, resources_for(server.url, tmp_path / "stripe.duckdb"),
-                                 instance, first, first, report=lambda outcome: None)
+    (outcome,) = load_everything(server, tmp_path / "stripe.duckdb", names=["events"],
+                                 days=(first, first))
     assert outcome.ok
     assert [w for w in outcome.warnings if "events of the last 30 days only" in w], outcome
