@@ -22,6 +22,7 @@ from stripe_assets.automation.retention import (
     RETENTION_SECONDS,
     beyond_retention,
     first_fetchable_day,
+    served_beyond_retention,
 )
 from stripe_assets.automation.routing import route_events
 
@@ -212,6 +213,17 @@ def test_the_guard_tracks_the_time_polled_through_not_the_newest_event():
 def test_only_whole_days_inside_the_retention_window_count_as_fetchable():
     now = ts("2025-07-31", hour=12)
     assert first_fetchable_day(now) == date(2025, 7, 2)
+
+
+def test_events_from_the_partial_boundary_day_are_what_stripe_serves_not_a_longer_retention():
+    now = ts("2025-07-31", hour=12)
+    # Stripe serves 2025-07-01 from 12:00 on: a day before the first fetchable one, but no sign
+    # that the server keeps more than 30 days.
+    assert not served_beyond_retention(now - RETENTION_SECONDS + 60, now)
+    assert not served_beyond_retention(ts("2025-07-01", hour=13), now)
+    # From 2025-07-01 03:00: older than Stripe keeps, so this server keeps more (the sandbox).
+    assert served_beyond_retention(ts("2025-07-01", hour=3), now)
+    assert served_beyond_retention(ts("2025-06-01"), now)
 
 
 def test_the_backlog_is_read_before_new_events_and_an_unread_head_joins_it():

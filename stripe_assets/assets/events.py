@@ -17,7 +17,11 @@ from stripe_assets.assets.partitions import daily_partitions
 from stripe_assets.assets.schemas import stripe_table_metadata
 from stripe_assets.assets.spooling import fetch_to_spool
 from stripe_assets.assets.stripe_lists import STRIPE_GROUP
-from stripe_assets.automation.retention import RETENTION_DAYS, first_fetchable_day
+from stripe_assets.automation.retention import (
+    RETENTION_DAYS,
+    first_fetchable_day,
+    served_beyond_retention,
+)
 from stripe_assets.endpoints import ENDPOINTS, STRIPE_API_POOL
 from stripe_assets.io_manager.spool import ObjectSpool, StripeObjects
 from stripe_assets.io_manager.stripe_handler import MERGE_BY_ID
@@ -54,7 +58,8 @@ DESCRIPTION = (
 def events(context: dg.AssetExecutionContext, stripe: StripeClient) -> StripeObjects:
     window = context.partition_time_window
     start, end = int(window.start.timestamp()), int(window.end.timestamp())
-    fetchable = first_fetchable_day(int(time.time()))
+    now = int(time.time())
+    fetchable = first_fetchable_day(now)
 
     def fill(spool: ObjectSpool) -> dict:
         oldest: list[int] = []  # per page; appended to by the fetch threads
@@ -66,12 +71,12 @@ def events(context: dg.AssetExecutionContext, stripe: StripeClient) -> StripeObj
 
         fetch_created_range(stripe, ENDPOINTS["events"], start, end, on_page)
         # Stripe serves nothing older; a server that keeps more (the bundled sandbox) does.
-        served_older = bool(oldest) and datetime.fromtimestamp(min(oldest), UTC).date() < fetchable
-        if window.start.astimezone(UTC).date() < fetchable and not served_older:
+        keeps_more = bool(oldest) and served_beyond_retention(min(oldest), now)
+        if window.start.astimezone(UTC).date() < fetchable and not keeps_more:
             context.log.warning(
                 f"Stripe serves events of the last {RETENTION_DAYS} days only (from {fetchable}):"
                 f" the days of {window.start.date()}..{window.end.date()} before that came back"
-                " empty; events stored earlier for those days are kept."
+                " empty or partial; events stored earlier for those days are kept."
             )
         return {
             **window_metadata(start, end),

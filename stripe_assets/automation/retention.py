@@ -20,6 +20,13 @@ def beyond_retention(oldest_unread: int, now: int) -> bool:
     return oldest_unread < retention_horizon(now)
 
 
+def served_beyond_retention(oldest_served: int, now: int) -> bool:
+    """An event older than Stripe keeps came back: the server keeps more than Stripe does (the
+    bundled sandbox can). Compared by the instant, not the day: Stripe serves the boundary day
+    from `now - 30 days` on, which is part of a day before the first fetchable one."""
+    return oldest_served < now - RETENTION_SECONDS - SAFETY_SECONDS
+
+
 def first_fetchable_day(now: int) -> date:
     """The first UTC day whose events Stripe still serves in full."""
     horizon = datetime.fromtimestamp(retention_horizon(now), UTC)
