@@ -35,9 +35,9 @@ def test_dev_without_a_key_serves_the_sandbox_with_partitions_from_its_first_day
     env = launched["env"]
     assert env["STRIPE_API_BASE"] == "http://127.0.0.1:1"
     assert env["STRIPE_API_KEY"].startswith("sk_test_")
-    # The sandbox's default history: 365 days up to today.
-    today = datetime.now(UTC).date()
-    assert env["STRIPE_START_DATE"] == (today - timedelta(days=364)).isoformat()
+    # The sandbox's default history: 365 days up to yesterday.
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    assert env["STRIPE_START_DATE"] == (yesterday - timedelta(days=364)).isoformat()
     assert launched["command"][-4:] == ["dagster", "dev", "-w", "workspace.yaml"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from stripe_assets.automation.retention import RETENTION_SECONDS, first_fetchable_day
 from stripe_assets.sandbox import SandboxConfig
 from stripe_assets_tests.pipeline import load_everything, rows, sandbox_days
 
@@ -195,6 +197,27 @@ def test_events_warn_about_days_stripe_no_longer_serves_only_when_they_came_back
     assert outcome.ok
     warned = [w for w in outcome.warnings if "events of the last 30 days only" in w]
     assert len(warned) == (1 if retention_days else 0), outcome.warnings
+
+
+def test_events_warn_when_only_the_end_of_the_day_before_stripes_30_days_came_back(
+    sandbox_factory, tmp_path
+):
+    """Stripe keeps events from 30 days before *now*, mid-day: the day before the first
+    fetchable one comes back partial, which does not mean the server keeps more days."""
+    config = SandboxConfig(customers=40, charges=900, days=35, event_retention_days=30)
+    server = sandbox_factory(config)
+    now = time.time()
+    fetchable = first_fetchable_day(int(now))
+    fetchable_at = datetime(fetchable.year, fetchable.month, fetchable.day, tzinfo=UTC)
+    partial = [e["created"] for e in server.account.objects("events")
+               if e["created"] < fetchable_at.timestamp()]
+    if not partial:
+        pytest.skip("no sandbox event between 30 days ago and that day's end (close to midnight)")
+    assert min(partial) >= now - RETENTION_SECONDS - 60  # the sandbox keeps what Stripe keeps
+    (outcome,) = load_everything(server, tmp_path / "stripe.duckdb", names=["events"])
+    assert outcome.ok
+    warned = [w for w in outcome.warnings if "events of the last 30 days only" in w]
+    assert len(warned) == 1, outcome.warnings
 
 
 def test_events_warn_when_a_day_past_stripes_30_days_came_back_empty(sandbox_factory, tmp_path):

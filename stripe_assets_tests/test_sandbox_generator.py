@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -366,6 +367,29 @@ def test_event_retention_keeps_only_recent_events() -> None:
     _, end = config.span()
     created = [e["created"] for e in store.objects("events")]
     assert created and min(created) >= end - 30 * 86400
+
+
+def test_the_default_history_ends_before_now_as_stripe_lists_nothing_created_later() -> None:
+    before = time.time()
+    store = generate(SandboxConfig(customers=20, charges=100, days=3))
+    created = [
+        o["created"]
+        for kind in ("customers", "charges", "payment_intents", "refunds", "payouts", "events")
+        for o in store.objects(kind, include_deleted=True)
+    ]
+    assert created and max(created) < before
+
+
+def test_events_are_kept_from_30_days_before_now_like_stripe_not_from_a_midnight() -> None:
+    every = generate(SandboxConfig(customers=20, charges=300, days=35)).objects("events")
+    before = time.time()
+    kept = generate(
+        SandboxConfig(customers=20, charges=300, days=35, event_retention_days=30)
+    ).objects("events")
+    after = time.time()
+    kept_ids = {e["id"] for e in kept}
+    assert {e["id"] for e in every if e["created"] >= after - 30 * 86400} <= kept_ids
+    assert kept_ids <= {e["id"] for e in every if e["created"] >= before - 30 * 86400}
 
 
 def test_config_rejects_impossible_counts() -> None:

@@ -36,7 +36,10 @@ def build_parser(prog: str = "python -m stripe_assets.sandbox") -> argparse.Argu
     parser.add_argument("--charges", type=int, default=2000)
     parser.add_argument("--days", type=int, default=365, help="days of history")
     parser.add_argument(
-        "--end", type=_day, default=None, help="last day of history, YYYY-MM-DD (default: today)"
+        "--end",
+        type=_day,
+        default=None,
+        help="last day of history, YYYY-MM-DD (default: yesterday, the last whole UTC day)",
     )
     parser.add_argument("--payment-links", type=int, default=25)
     parser.add_argument(

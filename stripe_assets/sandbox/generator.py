@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import json
 import random
+import time
 from binascii import b2a_base64
 from bisect import bisect_right, insort
 from collections.abc import Iterator
@@ -37,7 +38,10 @@ class SandboxConfig:
     customers: int = 300
     charges: int = 2000
     days: int = 365  # length of history
-    end: date | None = None  # last day of history (inclusive); None: today (UTC)
+    # Last day of history (inclusive). None: yesterday (UTC), the last whole day: real Stripe
+    # never lists an object created later than now, and a history through the end of today
+    # would (while a whole day keeps the account the same all day).
+    end: date | None = None
     payment_intents: int | None = None  # >= charges; default: charges + 6% never charged
     setup_intents: int | None = None  # default: customers // 3 + charges // 100
     refund_rate: float = 0.08  # share of captured charges that get refunds
@@ -50,7 +54,13 @@ class SandboxConfig:
     event_retention_days: int | None = None  # Stripe keeps 30; None keeps every event
 
     def end_date(self) -> date:
-        return self.end if self.end is not None else datetime.now(UTC).date()
+        return self.end if self.end is not None else datetime.now(UTC).date() - timedelta(days=1)
+
+    def clock(self) -> int:
+        """The moment the account is at, for what Stripe decides by "now" (which events it
+        still serves): now, or the end of a history that was given an earlier end."""
+        now = int(time.time())
+        return now if self.end is None else min(now, self.span()[1])
 
     def span(self) -> tuple[int, int]:
         """[start, end) in Unix seconds: `days` whole UTC days, the last one being `end`."""
@@ -1059,7 +1069,8 @@ class _Generator:
         self.events.sort(key=_event_order)
         keep_from = 0
         if self.config.event_retention_days is not None:
-            keep_from = self.end_ts - self.config.event_retention_days * DAY
+            # As Stripe: from 30 days before now (mid-day), not from a day's start.
+            keep_from = self.config.clock() - self.config.event_retention_days * DAY
         rng = Rng(self.config.seed, "events")
         token = rng.token
 
