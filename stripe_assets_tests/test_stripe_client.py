@@ -292,6 +292,14 @@ def test_object_without_id_is_an_error():
         all_ids(client_for(url), "charges")
 
 
+def test_an_integer_beyond_64_bits_is_listed_not_a_parser_crash():
+    """Valid JSON that simdjson cannot hold; the IO manager stores it (HUGEINT or JSON)."""
+    body = (b'{"object": "list", "has_more": false, "data": [{"id": "ch_big", "object": "charge",'
+            b' "created": 1700000000, "amount": 123456789012345678901234567890}]}')
+    with answering(body) as url:
+        assert all_ids(client_for(url), "charges") == ["ch_big"]
+
+
 def test_has_more_on_an_empty_page_does_not_loop_forever():
     with answering(b'{"object": "list", "has_more": true, "data": []}') as url, \
             pytest.raises(StripeResponseError, match="refusing to loop"):

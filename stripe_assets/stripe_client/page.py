@@ -34,11 +34,14 @@ def summarize_list(body: bytes) -> ListSummary:
     """Raises ValueError if the body is not JSON."""
     # A fresh parser per body: a simdjson parser cannot be reused while any proxy into its
     # document is alive, and the cost of one is negligible next to the parse.
-    document = simdjson.Parser().parse(body)
-    if not isinstance(document, simdjson.Object):
+    try:
+        document = simdjson.Parser().parse(body)
+    except RuntimeError:  # simdjson's BIGINT_ERROR: an integer beyond 64 bits (valid JSON)
+        document = json.loads(body)
+    if not isinstance(document, simdjson.Object | dict):
         return ListSummary(data_is_list=False)
     data = document.get("data")
-    if not isinstance(data, simdjson.Array):
+    if not isinstance(data, simdjson.Array | list):
         return ListSummary(data_is_list=False)
     count = len(data)
     without_id = sum(1 for o in data if not _id_of(o))
@@ -55,12 +58,12 @@ def summarize_list(body: bytes) -> ListSummary:
 
 def _id_of(item: Any) -> str | None:
     """The object's `id` if it is a non-empty string."""
-    value = item.get("id") if isinstance(item, simdjson.Object) else None
+    value = item.get("id") if isinstance(item, simdjson.Object | dict) else None
     return value if isinstance(value, str) and value else None
 
 
 def _created_of(item: Any) -> int | None:
-    value = item.get("created") if isinstance(item, simdjson.Object) else None
+    value = item.get("created") if isinstance(item, simdjson.Object | dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
