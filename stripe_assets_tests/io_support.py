@@ -23,7 +23,7 @@ from stripe_assets.io_manager import ObjectSpool, StripeDuckDBIOManager, StripeO
 try:  # dev-only: the stock manager the tests compare against (add it to the dev extras)
     from dagster_duckdb_pandas import DuckDBPandasIOManager
 except ImportError:  # pragma: no cover - depends on the environment
-    DuckDBPandasIOManager = None
+    DuckDBPandasIOManager = None  # type: ignore[assignment,misc]
 
 API_VERSION = "2024-06-20"
 DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", timezone="UTC")

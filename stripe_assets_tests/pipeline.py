@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -17,7 +18,7 @@ from stripe_assets.stripe_client import StripeClient
 TEST_KEY = "sk_test_51PipelineKeyNeverLogged7Hq2"
 
 
-def resources_for(url: str, db: Path, key: str = TEST_KEY, **client: object) -> dict[str, object]:
+def resources_for(url: str, db: Path, key: str = TEST_KEY, **client: Any) -> dict[str, object]:
     options: dict[str, object] = {"requests_per_second": 1000, "retry_base_delay_seconds": 0.01}
     options.update(client)
     return {
@@ -38,7 +39,7 @@ def sandbox_days(server) -> tuple[date, date]:
 def load_everything(
     server, db: Path, names: Sequence[str] | None = None,
     instance: dg.DagsterInstance | None = None, days: tuple[date, date] | None = None,
-    **client: object,
+    **client: Any,
 ) -> list[AssetOutcome]:
     """Load `names` (default all assets) for `days` (default every day the sandbox has)."""
     start, end = days or sandbox_days(server)

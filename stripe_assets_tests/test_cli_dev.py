@@ -67,8 +67,12 @@ def test_dev_gives_its_dagster_home_the_stripe_api_pool_limit_but_keeps_a_users_
 
 def test_dev_passes_options_to_dagster_dev_as_typed(monkeypatch, tmp_path):
     launched: list[list[str]] = []
-    monkeypatch.setattr(subprocess, "call",
-                        lambda command, env=None: launched.append(command) or 0)
+
+    def call(command: list[str], env: object = None) -> int:
+        launched.append(command)
+        return 0
+
+    monkeypatch.setattr(subprocess, "call", call)
     monkeypatch.setenv("STRIPE_API_KEY", "sk_test_51DevKey0000000000000000aaaa")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)

@@ -21,5 +21,5 @@ def test_exponent_follows_stripe_currency_rules(currency, exp):
 ])
 def test_major_units_sql_is_exact(amount, currency, major):
     sql = major_units_sql("a", "c")
-    value = duckdb.sql(f"SELECT {sql} FROM (SELECT {amount}::BIGINT AS a, '{currency}' AS c)")
+    value = duckdb.execute(f"SELECT {sql} FROM (SELECT {amount}::BIGINT AS a, '{currency}' AS c)")
     assert value.fetchall()[0][0] == major

@@ -1,6 +1,7 @@
 """The code location `dagster dev` loads: every asset, its lineage and its settings."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dagster as dg
 from dagster._core.definitions.freshness import TimeWindowFreshnessPolicy
@@ -104,7 +105,8 @@ def test_every_schedule_cron_and_every_default_status_snapshot():
     repo = defs.get_repository_def()
     assert {s.name: (s.cron_schedule, s.execution_timezone) for s in repo.schedule_defs} == {
         name: (cron, "UTC") for name, cron in SCHEDULE_CRONS.items()}
-    statuses = {s.name: s.default_status.value for s in [*repo.schedule_defs, *repo.sensor_defs]}
+    statuses = {s.name: s.default_status.value for s in repo.schedule_defs}
+    statuses |= {s.name: s.default_status.value for s in repo.sensor_defs}
     assert statuses == DEFAULT_STATUS
 
 
@@ -154,7 +156,7 @@ def test_instigators_run_or_not_by_default_as_the_instance_sees_them(tmp_path):
     for someone to turn them on, and a person's choice in the UI wins over the default."""
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         with code_location(instance) as repo:
-            instigators = [*repo.get_sensors(), *repo.get_schedules()]
+            instigators: list[Any] = [*repo.get_sensors(), *repo.get_schedules()]
             running = {i.name: current_state(instance, i).is_running for i in instigators}
             assert running == {name: status == "RUNNING" for name, status in DEFAULT_STATUS.items()}
 

@@ -375,10 +375,10 @@ def test_dataframe_input_loads_the_partition_half_open_with_the_requested_column
     run(db, [raw, day_ids], "2024-01-02", selection=[day_ids])
     run(db, [raw, everything], selection=[everything])
 
-    day = seen["day"]
-    assert list(day.columns) == ["id", "created"]
-    assert sorted(day["id"]) == [charge(1, 0)["id"], charge(2, 0)["id"]]
-    assert str(day["created"].dt.tz) == "UTC"
+    one_day = seen["day"]
+    assert list(one_day.columns) == ["id", "created"]
+    assert sorted(one_day["id"]) == [charge(1, 0)["id"], charge(2, 0)["id"]]
+    assert str(one_day["created"].dt.tz) == "UTC"
     assert len(seen["all"]) == 3 and "payment_method_details" in seen["all"]
     assert query(db, "SELECT count(*) FROM public.day_ids") == [(2,)]
 

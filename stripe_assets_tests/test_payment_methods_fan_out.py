@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from stripe_assets.assets.payment_methods import payment_methods
+from stripe_assets.io_manager import StripeObjects
 from stripe_assets.stripe_client import StripeClient
 
 LIMIT = 60  # requests per second, the sandbox's and the client's
@@ -35,6 +36,7 @@ def test_payment_methods_fetches_concurrently_and_stays_under_the_limit(
         payment_intents=column(server, "payment_intents", "payment_method", intents),
         setup_intents=column(server, "setup_intents", "payment_method", intents),
     )
+    assert isinstance(objects, StripeObjects)
     try:
         assert objects.spool.object_count > 0
     finally:

@@ -366,7 +366,7 @@ def test_charges_carry_refunds_only_when_expanded(
     assert expanded["object"] == "list" and expanded["has_more"] is False
     assert expanded["url"] == f"/v1/charges/{charge_id}/refunds"
 
-    listed = walk(stripe_http, sandbox, "/v1/charges", **{"expand[]": "data.refunds"})
+    listed = walk(stripe_http, sandbox, "/v1/charges", 100, **{"expand[]": "data.refunds"})
     by_id = {c["id"]: c for c in listed}
     assert [r["id"] for r in by_id[charge_id]["refunds"]["data"]] == refund_ids
     assert all(c["refunds"]["data"] == [] for c in listed if c["id"] not in by_charge)

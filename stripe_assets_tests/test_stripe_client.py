@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,7 @@ def client_for(url: str, key: str = KEY, **overrides: object) -> StripeClient:
     return StripeClient(**config)  # type: ignore[arg-type]
 
 
-def all_ids(client: StripeClient, name: str, **kwargs: object) -> list[str]:
+def all_ids(client: StripeClient, name: str, **kwargs: Any) -> list[str]:
     return [o["id"] for page in client.list_pages(name, **kwargs) for o in page.objects]
 
 
