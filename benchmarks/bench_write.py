@@ -13,7 +13,9 @@ with each HTTP response body after it arrives, twice over the same bodies:
 `--floor` also times the two costs no design can avoid once the bodies are spooled, to show how
 far any JSON -> DuckDB write could get on this machine: one DuckDB pass that parses every body
 (and nothing else), and storing the rows the run wrote, already typed, into a new database file
-(same row-group size, one transaction). Client + parse + store is that floor.
+(same row-group size, one transaction). Client + parse + store is that floor. It also times
+the write's typed INSERT alone with the column types known in advance ("known schema"): what a
+write would cost if discovering the fields and their number ranges were free.
 
 Run with the project's venv (it imports stripe_assets):
 
@@ -47,6 +49,8 @@ from benchlib import TEST_KEY, Machine, Sandbox  # noqa: E402
 
 from stripe_assets.database import WRITE_ROW_GROUP_SIZE, open_database  # noqa: E402
 from stripe_assets.io_manager import ObjectSpool, StripeDuckDBIOManager, StripeObjects  # noqa: E402
+from stripe_assets.io_manager.sql import quote_ident, quote_literal  # noqa: E402
+from stripe_assets.io_manager.type_mapping import json_transform_type  # noqa: E402
 from stripe_assets.settings import STRIPE_VERSION_DEFAULT  # noqa: E402
 from stripe_assets.stripe_client.page import summarize_list  # noqa: E402
 from stripe_assets.stripe_client.resource import _as_page  # noqa: E402
@@ -229,6 +233,53 @@ def store_only(written: Path, directory: Path) -> float:
         target.unlink(missing_ok=True)
 
 
+def known_schema_insert(bodies: list[bytes], written: Path, directory: Path) -> float:
+    """The write's typed INSERT alone, as if every column type were known in advance: the
+    same `json_transform` of each spooled page into the types `written` ended up with, into a
+    new file, one transaction, as the IO manager configures DuckDB. What a write would cost if
+    discovering the fields and their number ranges were free."""
+    spool, _ = client_side(bodies, directory)
+    target = directory / "bench_write_known_schema.duckdb"
+    try:
+        with open_database(written) as source:
+            types = source.execute(
+                "SELECT column_name, data_type FROM duckdb_columns()"
+                " WHERE schema_name = 'stripe' AND table_name = 'charges'"
+            ).fetchall()
+        fields = [(n, t) for n, t in types if not n.startswith("_")]
+        structure = {n: json_transform_type(t)[0] for n, t in fields}
+        selects = ", ".join(
+            json_transform_type(t)[1].format(f"x.{quote_ident(n)}") for n, t in fields
+        )
+        pages = f"read_json_objects({quote_literal(str(spool.path))}, format='newline_delimited')"
+        structure_sql = quote_literal(json.dumps({"data": [structure]}))
+        connection = duckdb.connect(config=project_connection_config())
+        connection.execute(f"ATTACH '{target}' AS target (ROW_GROUP_SIZE {WRITE_ROW_GROUP_SIZE})")
+        columns = ", ".join(f"{quote_ident(n)} {t}" for n, t in fields)
+        connection.execute(f"CREATE TABLE target.charges ({columns})")
+        connection.execute("SET preserve_insertion_order = false")  # as the write's INSERT
+        began = time.perf_counter()
+        connection.execute("BEGIN")
+        connection.execute(
+            f"INSERT INTO target.charges SELECT {selects} FROM"
+            f" (SELECT unnest(json_transform(json, {structure_sql}).data) AS x FROM {pages})"
+        )
+        connection.execute("COMMIT")
+        seconds = time.perf_counter() - began
+        connection.close()
+        return seconds
+    finally:
+        spool.discard()
+        target.unlink(missing_ok=True)
+
+
+def project_connection_config() -> dict[str, Any]:
+    """The DuckDB settings `stripe-assets load` gives the IO manager (its memory limit)."""
+    from stripe_assets.resources import DUCKDB_MEMORY_LIMIT
+
+    return {"memory_limit": DUCKDB_MEMORY_LIMIT}
+
+
 def created_days(bodies: list[bytes]) -> tuple[str, str]:
     newest = json.loads(bodies[0])["data"][0]["created"]
     oldest = json.loads(bodies[-1])["data"][-1]["created"]
@@ -266,9 +317,11 @@ def measure(base_url: str, key: str, repeat: int, workdir: Path,
             run["parse_s"] = parse_only(bodies, workdir)
             run["store_s"] = store_only(db_path, workdir)
             run["floor_s"] = client_s + run["parse_s"] + run["store_s"]
+            run["known_schema_s"] = client_s + known_schema_insert(bodies, db_path, workdir)
         runs.append(run)
         db_path.unlink(missing_ok=True)
-    timed = ["client_s", "write_s", "total_s", *(["parse_s", "store_s", "floor_s"] * floor)]
+    timed = ["client_s", "write_s", "total_s",
+             *(["parse_s", "store_s", "floor_s", "known_schema_s"] * floor)]
     median = {k: statistics.median(r[k] for r in runs) for k in timed}
     return {
         "objects": objects,
@@ -279,7 +332,9 @@ def measure(base_url: str, key: str, repeat: int, workdir: Path,
         "client_objects_per_s": round(objects / median["client_s"]),
         "write_objects_per_s": round(objects / median["write_s"]),
         "local_objects_per_s": round(objects / median["total_s"]),
-        **({"floor_objects_per_s": round(objects / median["floor_s"])} if floor else {}),
+        **({"floor_objects_per_s": round(objects / median["floor_s"]),
+            "known_schema_objects_per_s": round(objects / median["known_schema_s"])}
+           if floor else {}),
         "runs": [{k: round(v, 3) for k, v in r.items()} for r in runs],
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
@@ -330,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  floor: client {result['client_s']:.2f} s + one bare JSON parse "
               f"{result['parse_s']:.2f} s + storing the typed rows {result['store_s']:.2f} s"
               f" = {result['floor_s']:.2f} s, {result['floor_objects_per_s']:,} objects/s")
+        print(f"  known schema: client + the typed INSERT alone (no field discovery, no number"
+              f" ranges) = {result['known_schema_s']:.2f} s,"
+              f" {result['known_schema_objects_per_s']:,} objects/s")
     if profile is not None:
         before = result["runs"][0]["rss_before_write_mb"]
         print(f"  process RSS before the first write: {before:,} MB (holds the fetched bodies)")
