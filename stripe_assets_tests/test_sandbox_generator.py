@@ -380,6 +380,25 @@ def test_the_default_history_ends_before_now_as_stripe_lists_nothing_created_lat
     assert created and max(created) < before
 
 
+def test_refunds_and_cancellations_not_due_by_the_end_of_history_have_not_happened_yet() -> None:
+    """None is piled up on the last second; their charges are not refunded (yet), their
+    payment intents are still open."""
+    config = SandboxConfig(customers=60, charges=1000, days=60, end=date(2025, 6, 30))
+    store = generate(config)
+    _, end = config.span()
+    canceled = [pi["canceled_at"] for pi in store.objects("payment_intents") if pi["canceled_at"]]
+    assert canceled and max(canceled) < end - 1
+    refunds = store.objects("refunds")
+    assert refunds and max(r["created"] for r in refunds) < end - 1
+    assert max(Counter(r["created"] for r in refunds).values()) <= 2
+    refunded = Counter[str]()
+    for r in refunds:
+        if r["status"] != "failed":
+            refunded[r["charge"]] += r["amount"]
+    for charge in store.objects("charges"):
+        assert charge["amount_refunded"] == refunded[charge["id"]]
+
+
 def test_events_are_kept_from_30_days_before_now_like_stripe_not_from_a_midnight() -> None:
     every = generate(SandboxConfig(customers=20, charges=300, days=35)).objects("events")
     before = time.time()

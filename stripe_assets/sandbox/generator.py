@@ -814,8 +814,10 @@ class _Generator:
         refunds = []
         when = t
         for refund_amount in amounts:
-            # Days to weeks later, never after the end of history.
-            when = min(self.end_ts - 1, when + 60 + int(rng.expovariate(1 / (5 * DAY))))
+            # Days to weeks later. One that falls after the end of history has not happened
+            # yet: it is drawn (the stream stays the same) but not kept. Clamping it to the
+            # last second piled such refunds up at 23:59:59 of the last day.
+            when = when + 60 + int(rng.expovariate(1 / (5 * DAY)))
             r = rng.random()
             status = "succeeded" if r < 0.92 else "pending" if r < 0.97 else "failed"
             re_id = rng.id("re")
@@ -838,7 +840,7 @@ class _Generator:
                     metadata={},
                 )
             )
-        return refunds
+        return [refund for refund in refunds if refund["created"] < self.end_ts]
 
     def _abandoned_payment_intents(self) -> None:
         """PaymentIntents that never produced a charge: abandoned checkouts, 3DS left pending."""
@@ -870,7 +872,11 @@ class _Generator:
                 }
             canceled_at = None
             if status == "canceled":
-                canceled_at = min(self.end_ts - 1, t + int(rng.expovariate(1 / DAY)))
+                when = t + int(rng.expovariate(1 / DAY))
+                if when < self.end_ts:
+                    canceled_at = when
+                else:  # abandoned after the end of history: still open at its end
+                    status = "requires_payment_method"
             pi = shapes.payment_intent(
                 pi_id,
                 t,
