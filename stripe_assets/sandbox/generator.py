@@ -815,8 +815,8 @@ class _Generator:
         when = t
         for refund_amount in amounts:
             # Days to weeks later. One that falls after the end of history has not happened
-            # yet: it is drawn (the stream stays the same) but not kept. Clamping it to the
-            # last second piled such refunds up at 23:59:59 of the last day.
+            # yet: drawn, but not kept (clamping it to the last second piled such refunds up
+            # at 23:59:59 of the last day).
             when = when + 60 + int(rng.expovariate(1 / (5 * DAY)))
             r = rng.random()
             status = "succeeded" if r < 0.92 else "pending" if r < 0.97 else "failed"
