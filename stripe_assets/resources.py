@@ -22,8 +22,10 @@ def stripe_client(**overrides: Any) -> StripeClient:
     )
 
 
-# DuckDB would take most of the machine's RAM for a big write; capped, it spills to disk with
-# the same speed here (500,000 charges: 2.5 GB peak RSS uncapped, ~0.8 GB capped).
+# DuckDB would take most of the machine's RAM for a big write (500,000 charges: 2.5 GB peak
+# RSS uncapped). The cap costs some speed, as DuckDB's JSON functions parse slower near it:
+# `stripe-assets load` of 500,000 charges took 30.7 s at 659 MB with 512MB, 27.8 s at 914 MB
+# with 1GB (benchmarks/bench_load.py --rss, 2026-12-03).
 DUCKDB_MEMORY_LIMIT = "512MB"
 
 
