@@ -399,6 +399,24 @@ def test_refunds_and_cancellations_not_due_by_the_end_of_history_have_not_happen
         assert charge["amount_refunded"] == refunded[charge["id"]]
 
 
+def test_an_abandoned_payment_intent_is_created_then_canceled_each_event_at_its_time() -> None:
+    store = generate(SandboxConfig(customers=40, charges=400, days=60, end=date(2025, 6, 30)))
+    events = [(e["type"], e["created"], e["data"]["object"]) for e in store.objects("events")
+              if e["type"].startswith("payment_intent.")]
+    canceled = [pi for pi in store.objects("payment_intents") if pi["status"] == "canceled"]
+    assert canceled
+    for pi in canceled:
+        mine = sorted(((kind, at, obj) for kind, at, obj in events if obj["id"] == pi["id"]),
+                      key=lambda event: event[1])
+        assert [(kind, at) for kind, at, _ in mine] == [
+            ("payment_intent.created", pi["created"]),
+            ("payment_intent.canceled", pi["canceled_at"]),
+        ]
+        assert mine[0][2]["status"] == "requires_payment_method"
+        assert mine[0][2]["canceled_at"] is None
+        assert mine[1][2] == pi
+
+
 def test_events_are_kept_from_30_days_before_now_like_stripe_not_from_a_midnight() -> None:
     every = generate(SandboxConfig(customers=20, charges=300, days=35)).objects("events")
     before = time.time()

@@ -901,10 +901,17 @@ class _Generator:
             )
             body = to_json(pi)
             self._record("payment_intents", t, pi_id, body, (pi["customer"],))
-            event_type = {
-                "canceled": "payment_intent.canceled",
-                "requires_action": "payment_intent.requires_action",
-            }.get(status, "payment_intent.created")
+            if canceled_at is not None:
+                # Created, then canceled later: each event at its own time, with the intent
+                # as it was then.
+                opened = {**pi, "status": "requires_payment_method", "canceled_at": None,
+                          "cancellation_reason": None}  # fmt: skip
+                self._event(t, "payment_intent.created", to_json(opened), rng)
+                self._event(canceled_at, "payment_intent.canceled", body, rng)
+                continue
+            event_type = {"requires_action": "payment_intent.requires_action"}.get(
+                status, "payment_intent.created"
+            )
             self._event(t, event_type, body, rng)
 
     # -- payouts: the balance goes to the bank every other day
