@@ -369,6 +369,30 @@ def test_event_retention_keeps_only_recent_events() -> None:
     assert created and min(created) >= end - 30 * 86400
 
 
+def test_every_payment_intent_has_its_created_event_and_its_outcome_when_it_happened() -> None:
+    store = generate(SandboxConfig(customers=40, charges=400, days=60, end=date(2025, 6, 30)))
+    by_intent: dict[str, list[tuple[str, int, dict[str, Any]]]] = {}
+    for e in store.objects("events"):
+        if e["type"].startswith("payment_intent."):
+            obj = e["data"]["object"]
+            by_intent.setdefault(obj["id"], []).append((e["type"], e["created"], obj))
+    charges = {c["id"]: c for c in store.objects("charges")}
+    intents = store.objects("payment_intents")
+    assert intents and set(by_intent) == {pi["id"] for pi in intents}
+    for pi in intents:
+        # Created first, also when the next event is in the same second.
+        mine = sorted(by_intent[pi["id"]],
+                      key=lambda event: (event[1], event[0] != "payment_intent.created"))
+        created = [(at, obj) for kind, at, obj in mine if kind == "payment_intent.created"]
+        assert [at for at, _ in created] == [pi["created"]]
+        assert created[0][1]["status"] == "requires_payment_method"
+        assert created[0][1]["latest_charge"] is None
+        assert mine[0][0] == "payment_intent.created"
+        if pi["latest_charge"]:
+            ((_, at, obj),) = mine[1:]
+            assert at == charges[pi["latest_charge"]]["created"] and obj == pi
+
+
 def skip_if_the_utc_day_changed(day: date) -> None:
     """The default history ends yesterday: generated across midnight UTC, it moved a day."""
     if datetime.now(UTC).date() != day:

@@ -787,7 +787,9 @@ class _Generator:
             "requires_payment_method": "payment_intent.payment_failed",
             "processing": "payment_intent.processing",
         }[pi_status]
-        self._event(pi_created, pi_event, pi_body, rng)
+        # As Stripe: created (checkout opened), then the outcome when the charge is made.
+        self._event(pi_created, "payment_intent.created", to_json(_opened(pi)), rng)
+        self._event(t, pi_event, pi_body, rng)
 
     def _refunds(
         self,
@@ -901,18 +903,16 @@ class _Generator:
             )
             body = to_json(pi)
             self._record("payment_intents", t, pi_id, body, (pi["customer"],))
+            # Created, then (maybe) changed: each event at its own time, with the intent as
+            # it was then.
+            if status == "requires_payment_method":
+                self._event(t, "payment_intent.created", body, rng)
+            else:
+                self._event(t, "payment_intent.created", to_json(_opened(pi)), rng)
             if canceled_at is not None:
-                # Created, then canceled later: each event at its own time, with the intent
-                # as it was then.
-                opened = {**pi, "status": "requires_payment_method", "canceled_at": None,
-                          "cancellation_reason": None}  # fmt: skip
-                self._event(t, "payment_intent.created", to_json(opened), rng)
                 self._event(canceled_at, "payment_intent.canceled", body, rng)
-                continue
-            event_type = {"requires_action": "payment_intent.requires_action"}.get(
-                status, "payment_intent.created"
-            )
-            self._event(t, event_type, body, rng)
+            elif status == "requires_action":
+                self._event(t, "payment_intent.requires_action", body, rng)
 
     # -- payouts: the balance goes to the bank every other day
 
@@ -1099,6 +1099,14 @@ class _Generator:
         store.load("events", events())
         self.events.clear()
         return store
+
+
+def _opened(pi: Json) -> Json:
+    """A payment intent as it was when created: no payment method, attempt or outcome yet."""
+    return {**pi, "status": "requires_payment_method", "amount_received": 0,
+            "amount_capturable": 0, "latest_charge": None, "payment_method": None,
+            "last_payment_error": None, "next_action": None, "canceled_at": None,
+            "cancellation_reason": None}  # fmt: skip
 
 
 def _created_of(pm: _Pm) -> int:
