@@ -189,14 +189,19 @@ def io_manager_write(spool: ObjectSpool, db_path: Path, first_day: str, last_day
 def project_io_manager(db_path: Path, overrides: dict[str, str]) -> StripeDuckDBIOManager:
     """The IO manager as `stripe-assets load` configures it (resources.py), for `db_path`;
     `overrides` (--duckdb-config) are merged into its connection_config."""
+    base = project_connection_config(db_path)
+    return StripeDuckDBIOManager(database=str(db_path), connection_config={**base, **overrides})
+
+
+def project_connection_config(db_path: Path) -> dict[str, Any]:
+    """The DuckDB settings `stripe-assets load` gives the IO manager for `db_path`
+    (resources.py: its memory limit and spill directory)."""
     os.environ["STRIPE_ASSETS_DB"] = str(db_path)
     try:
         from stripe_assets.resources import duckdb_io_manager
     except ImportError:
-        base: dict[str, Any] = {}
-    else:
-        base = dict(duckdb_io_manager().connection_config or {})
-    return StripeDuckDBIOManager(database=str(db_path), connection_config={**base, **overrides})
+        return {}
+    return dict(duckdb_io_manager().connection_config or {})
 
 
 def parse_only(bodies: list[bytes], directory: Path) -> float:
@@ -253,7 +258,7 @@ def known_schema_insert(bodies: list[bytes], written: Path, directory: Path) -> 
         )
         pages = f"read_json_objects({quote_literal(str(spool.path))}, format='newline_delimited')"
         structure_sql = quote_literal(json.dumps({"data": [structure]}))
-        connection = duckdb.connect(config=project_connection_config())
+        connection = duckdb.connect(config=project_connection_config(target))
         connection.execute(f"ATTACH '{target}' AS target (ROW_GROUP_SIZE {WRITE_ROW_GROUP_SIZE})")
         columns = ", ".join(f"{quote_ident(n)} {t}" for n, t in fields)
         connection.execute(f"CREATE TABLE target.charges ({columns})")
@@ -271,13 +276,6 @@ def known_schema_insert(bodies: list[bytes], written: Path, directory: Path) -> 
     finally:
         spool.discard()
         target.unlink(missing_ok=True)
-
-
-def project_connection_config() -> dict[str, Any]:
-    """The DuckDB settings `stripe-assets load` gives the IO manager (its memory limit)."""
-    from stripe_assets.resources import DUCKDB_MEMORY_LIMIT
-
-    return {"memory_limit": DUCKDB_MEMORY_LIMIT}
 
 
 def created_days(bodies: list[bytes]) -> tuple[str, str]:

@@ -12,6 +12,7 @@ import pytest
 
 from stripe_assets.automation.retention import RETENTION_SECONDS, first_fetchable_day
 from stripe_assets.sandbox import SandboxConfig
+from stripe_assets_tests.io_support import ts
 from stripe_assets_tests.pipeline import load_everything, rows, sandbox_days
 
 TABLES = ["stripe.customers", "stripe.charges", "stripe.payment_intents", "stripe.setup_intents",
@@ -207,10 +208,9 @@ def test_events_warn_when_only_the_end_of_the_day_before_stripes_30_days_came_ba
     config = SandboxConfig(customers=40, charges=900, days=35, event_retention_days=30)
     server = sandbox_factory(config)
     now = time.time()
-    fetchable = first_fetchable_day(int(now))
-    fetchable_at = datetime(fetchable.year, fetchable.month, fetchable.day, tzinfo=UTC)
+    fetchable_at = ts(first_fetchable_day(int(now)).isoformat())
     partial = [e["created"] for e in server.account.objects("events")
-               if e["created"] < fetchable_at.timestamp()]
+               if e["created"] < fetchable_at]
     if not partial:
         pytest.skip("no sandbox event between 30 days ago and that day's end (close to midnight)")
     assert min(partial) >= now - RETENTION_SECONDS - 60  # the sandbox keeps what Stripe keeps

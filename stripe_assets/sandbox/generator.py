@@ -905,10 +905,7 @@ class _Generator:
             self._record("payment_intents", t, pi_id, body, (pi["customer"],))
             # Created, then (maybe) changed: each event at its own time, with the intent as
             # it was then.
-            if status == "requires_payment_method":
-                self._event(t, "payment_intent.created", body, rng)
-            else:
-                self._event(t, "payment_intent.created", to_json(_opened(pi)), rng)
+            self._event(t, "payment_intent.created", to_json(_opened(pi)), rng)
             if canceled_at is not None:
                 self._event(canceled_at, "payment_intent.canceled", body, rng)
             elif status == "requires_action":
