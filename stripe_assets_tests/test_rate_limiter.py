@@ -1,10 +1,12 @@
 """The shared pacer: stays under the limit in every sliding second, slows down on 429."""
 
+import tempfile
 import threading
 import time
 from itertools import pairwise
 
 from stripe_assets.stripe_client.rate_limiter import HEADROOM, RateLimiter
+from stripe_assets.stripe_client.shared_pace import SharedPace
 
 
 class FakeTime:
@@ -89,3 +91,61 @@ def test_threads_share_one_budget():
     # 200 acquisitions at 190/s: over a second, whatever the number of threads.
     assert time.monotonic() - began >= 1.0
     assert worst_second(stamps) <= 200
+
+
+def shared_limiters(tmp_path, t: FakeTime, count: int, limit: float = 20) -> list[RateLimiter]:
+    """`count` limiters as separate processes have them: each its own open of one pace file."""
+    return [RateLimiter(limit, clock=t.clock, sleep=t.sleep,
+                        shared=SharedPace(tmp_path / "pace")) for _ in range(count)]
+
+
+def test_limiters_sharing_a_pace_file_leave_one_pace_apart_between_them(tmp_path):
+    t = FakeTime()
+    limiters = shared_limiters(tmp_path, t, 3)
+    stamps = []
+    for i in range(60):
+        limiters[i % 3].acquire()
+        stamps.append(t.now)
+    assert min(b - a for a, b in pairwise(stamps)) >= 1 / (20 * HEADROOM) - 1e-9
+    assert worst_second(stamps) <= 20
+
+
+def test_a_429_seen_by_one_process_slows_every_process_reading_that_account(tmp_path):
+    t = FakeTime()
+    first, second = shared_limiters(tmp_path, t, 2)
+    first.slow_down()
+    second.acquire()
+    assert second.rate == second.max_rate * 0.75
+    second.slow_down()  # the same burst of 429s, seen by the other process: one signal
+    first.acquire()
+    assert first.rate == first.max_rate * 0.75
+
+
+def test_a_pace_from_another_boot_is_not_waited_for(tmp_path):
+    t = FakeTime()
+    t.now = 1_000_000.0  # the previous boot ran for days
+    (old,) = shared_limiters(tmp_path, t, 1)
+    old.acquire()
+    old.slow_down()
+    t.now = 50.0  # rebooted: the monotonic clock starts again
+    (new,) = shared_limiters(tmp_path, t, 1)
+    assert new.acquire() == 0.0
+    assert new.rate == new.max_rate
+
+
+def test_the_pace_file_is_named_and_filled_without_the_key(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    key = "sk_live_51SecretKey000000000000zzzz"
+
+    def pace_of(api_base: str, api_key: str) -> SharedPace:
+        shared = SharedPace.for_account(api_base, api_key)
+        assert shared is not None
+        return shared
+
+    shared = pace_of("https://api.stripe.com", key)
+    RateLimiter(100, shared=shared).acquire()
+    shared.close()
+    assert key not in str(shared.path) and key[-8:] not in str(shared.path)
+    assert key.encode() not in shared.path.read_bytes()
+    assert pace_of("https://api.stripe.com/", key).path == shared.path
+    assert pace_of("https://api.stripe.com", key + "x").path != shared.path

@@ -117,7 +117,7 @@ def test_pagination_failing_midway_never_commits_a_partial_partition(
     if workers == 1:
         assert stats.total_requests == 5  # ...one after the other (8 pages in all)
     assert snapshot(db) == before  # ...and none of them reached the table
-    assert list(spools.glob("stripe-*")) == []  # nor stayed on disk as a spool file
+    assert list(spools.glob("stripe-*.json")) == []  # nor stayed on disk as a spool file
 
     server.faults.set_random(0.0, ["500"])
     [again] = load_everything(server, db, names=["charges"], max_workers=workers)

@@ -5,9 +5,13 @@ spaced evenly at 95% of the limit (`HEADROOM`), and never more than that many le
 sliding second, even after a stall: a server counting in sliding windows sees no burst to
 answer with 429s.
 
-A 429 means someone else (another run, a dashboard user, the account's own app) uses the
-budget too: the pace drops by a quarter, at most once per second (a burst of 429s is one
-signal, not ten), and recovers by 10% of the ceiling per calm second.
+A 429 means someone else (a dashboard user, the account's own app) uses the budget too: the
+pace drops by a quarter, at most once per second (a burst of 429s is one signal, not ten), and
+recovers by 10% of the ceiling per calm second.
+
+Given a `SharedPace`, the pace (next slot, 429 slow-down) is the account's, shared with every
+other process on the machine reading it with the same key: concurrent runs take turns at one
+pace instead of each spending the whole limit.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from stripe_assets.stripe_client.shared_pace import Pace, SharedPace
 
 HEADROOM = 0.95
 DECREASE = 0.75
@@ -26,20 +33,28 @@ RECOVERY_PER_SECOND = 0.10
 class RateLimiter:
     def __init__(self, rate_per_second: float,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep,
+                 shared: SharedPace | None = None):
         if rate_per_second <= 0:
             raise ValueError("rate_per_second must be positive")
         self.limit = rate_per_second
         self.max_rate = rate_per_second * HEADROOM
-        self.rate = self.max_rate
         self._clock = clock
         self._sleep = sleep
-        self._next_slot = clock()
-        self._sent: deque[float] = deque()  # release times within the last second
+        self._shared = shared
+        now = clock()
+        self._pace = Pace(next_slot=now, fraction=1.0, last_decrease=float("-inf"),
+                          last_update=now)
+        # A shared pace further ahead than two slowest paces is from another boot's clock.
+        self._longest_wait = 2.0 / (self.max_rate * MIN_FRACTION) + 1.0
+        self._sent: deque[float] = deque()  # this process's release times in the last second
         self._per_second = max(1, int(self.max_rate))
-        self._last_decrease = float("-inf")
-        self._last_update = clock()
         self._lock = threading.Lock()
+
+    @property
+    def rate(self) -> float:
+        """The current pace in requests per second (lower than `max_rate` after 429s)."""
+        return self.max_rate * self._pace.fraction
 
     def acquire(self) -> float:
         """Wait for the pace and for room in the last second, then go. Returns seconds waited.
@@ -49,34 +64,45 @@ class RateLimiter:
         """
         waited = 0.0
         while True:
-            with self._lock:
-                now = self._clock()
-                self._recover(now)
+            with self._lock, self._current() as (pace, now):
+                self._recover(pace, now)
                 while self._sent and now - self._sent[0] >= 1.0:
                     self._sent.popleft()
-                wait = self._next_slot - now
+                wait = pace.next_slot - now
                 if len(self._sent) >= self._per_second:
                     wait = max(wait, self._sent[0] + 1.0 - now)
                 if wait <= 0:
                     self._sent.append(now)
-                    self._next_slot = now + 1.0 / self.rate
+                    pace.next_slot = now + 1.0 / self._rate_of(pace)
                     return waited
             self._sleep(wait)
             waited += wait
 
     def slow_down(self) -> None:
         """A 429 arrived: slow the pace, once per second at most."""
-        with self._lock:
-            now = self._clock()
-            if now - self._last_decrease < 1.0:
+        with self._lock, self._current() as (pace, now):
+            if now - pace.last_decrease < 1.0:
                 return
-            self._last_decrease = now
-            self.rate = max(self.max_rate * MIN_FRACTION, self.rate * DECREASE)
-            self._next_slot = max(self._next_slot, now) + 1.0 / self.rate
+            pace.last_decrease = now
+            pace.fraction = max(MIN_FRACTION, pace.fraction * DECREASE)
+            pace.next_slot = max(pace.next_slot, now) + 1.0 / self._rate_of(pace)
 
-    def _recover(self, now: float) -> None:
-        elapsed = max(0.0, now - self._last_update)
-        self._last_update = now
-        if self.rate < self.max_rate and now - self._last_decrease >= 1.0:
-            step = elapsed * self.max_rate * RECOVERY_PER_SECOND
-            self.rate = min(self.max_rate, self.rate + step)
+    @contextmanager
+    def _current(self) -> Iterator[tuple[Pace, float]]:
+        """The pace to decide with, and the time: this process's, or the account's (shared)."""
+        if self._shared is None:
+            yield self._pace, self._clock()
+            return
+        with self._shared.held(self._pace, self._clock, self._longest_wait) as (pace, now):
+            yield pace, now
+            self._pace = pace
+
+    def _rate_of(self, pace: Pace) -> float:
+        return self.max_rate * pace.fraction
+
+    @staticmethod
+    def _recover(pace: Pace, now: float) -> None:
+        elapsed = max(0.0, now - pace.last_update)
+        pace.last_update = now
+        if pace.fraction < 1.0 and now - pace.last_decrease >= 1.0:
+            pace.fraction = min(1.0, pace.fraction + elapsed * RECOVERY_PER_SECOND)

@@ -38,6 +38,7 @@ from stripe_assets.stripe_client.retry import (
     should_retry_status,
 )
 from stripe_assets.stripe_client.round_trips import RoundTrips
+from stripe_assets.stripe_client.shared_pace import SharedPace
 from stripe_assets.stripe_client.stats import RequestStats
 
 # Connection errors that mean nothing listens at that address (rather than a network blip).
@@ -75,6 +76,12 @@ class StripeClient(dg.ConfigurableResource):
     requests_per_second: float | None = Field(
         default=None,
         description="Client-side rate limit. Default: 100/s for live keys, 25/s for test keys.",
+    )
+    share_rate_limit: bool = Field(
+        default=True,
+        description="Pace together with every other process on this machine that reads the "
+        "same account (same key and API base), through a lock file in the temp directory: "
+        "concurrent runs stay under the account's limit without sharing a Dagster pool.",
     )
     max_workers: int | None = Field(
         default=None,
@@ -158,7 +165,9 @@ class StripeClient(dg.ConfigurableResource):
             rate = self.requests_per_second or (
                 LIVE_REQUESTS_PER_SECOND if self.livemode else TEST_REQUESTS_PER_SECOND
             )
-            self._limiter = RateLimiter(rate)
+            shared = (SharedPace.for_account(self.api_base, self.api_key)
+                      if self.share_rate_limit else None)
+            self._limiter = RateLimiter(rate, shared=shared)
         return self._limiter
 
     # ---- the API ------------------------------------------------------------------------

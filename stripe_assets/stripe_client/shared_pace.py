@@ -1,0 +1,107 @@
+"""The pace of one Stripe account, shared by every process on this machine that reads it.
+
+Stripe counts requests per account, not per process. Two runs that do not share a Dagster
+instance (two `stripe-assets load`, a load beside `dagster dev`, an instance without the
+`stripe_api` pool limit) would each pace at the whole limit and together exceed it. So the
+rate limiter keeps its pace (the next free slot, the pace after 429s) in a small file named
+after the account, read and written under an exclusive `flock`: one request leaves at a time,
+machine-wide, one pace apart. The OS releases a dead process's lock, so nothing can stay held.
+
+The file holds times of the system-wide monotonic clock (the same in every process, Linux and
+macOS), never the key: its name is a hash of the API base and the key. Where `fcntl` does not
+exist (Windows) each process paces alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+_MAGIC = b"SAP1"
+_LAYOUT = struct.Struct("<4sdddd")
+
+
+@dataclass
+class Pace:
+    """What a rate limiter decides with: when the next request may leave, and how fast."""
+
+    next_slot: float  # monotonic time
+    fraction: float  # of the limiter's own pace; below 1 after 429s
+    last_decrease: float
+    last_update: float
+
+
+class SharedPace:
+    """A `Pace` in a file, for `with shared.held(fresh) as pace:` (changes are written back)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+        self._pid = 0
+
+    @classmethod
+    def for_account(cls, api_base: str, api_key: str) -> SharedPace | None:
+        """The file of the account behind `api_key` at `api_base` (None without `flock`).
+        Stripe Connect reads with one platform key share its file: the safe side."""
+        if fcntl is None:
+            return None
+        digest = hashlib.sha256(f"{api_base.rstrip('/')}\n{api_key.strip()}".encode()).hexdigest()
+        directory = Path(tempfile.gettempdir()) / f"stripe-assets-{os.getuid()}"
+        directory.mkdir(mode=0o700, exist_ok=True)
+        return cls(directory / f"pace-{digest[:32]}")
+
+    @contextmanager
+    def held(
+        self, fresh: Pace, clock: Callable[[], float], longest_wait: float
+    ) -> Iterator[tuple[Pace, float]]:
+        """Lock the file and yield its pace and the time then, or `fresh` if there is no pace
+        yet or it cannot be trusted (times more than `longest_wait` ahead: from before a
+        reboot)."""
+        assert fcntl is not None
+        fd = self._file()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            now = clock()  # after the lock: another process may have held it a moment
+            pace = _read(os.pread(fd, _LAYOUT.size, 0))
+            if pace is None or max(pace.next_slot, pace.last_decrease, pace.last_update) > (
+                now + longest_wait
+            ):
+                pace = fresh
+            yield pace, now
+            os.pwrite(fd, _LAYOUT.pack(_MAGIC, pace.next_slot, pace.fraction,
+                                       pace.last_decrease, pace.last_update), 0)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
+
+    def _file(self) -> int:
+        # A forked child must open its own: flock locks belong to the open file, which a fork
+        # shares, so parent and child would not exclude each other.
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+
+def _read(data: bytes) -> Pace | None:
+    if len(data) != _LAYOUT.size:
+        return None
+    magic, next_slot, fraction, last_decrease, last_update = _LAYOUT.unpack(data)
+    if magic != _MAGIC or not 0 < fraction <= 1:
+        return None
+    return Pace(next_slot, fraction, last_decrease, last_update)
