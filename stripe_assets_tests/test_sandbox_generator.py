@@ -448,6 +448,45 @@ def test_an_abandoned_payment_intent_is_created_then_canceled_each_event_at_its_
         assert mine[1][2] == pi
 
 
+def test_every_setup_intent_is_created_then_changed_each_event_at_its_time() -> None:
+    """As Stripe: `setup_intent.created` with the intent as it was then, the card's attachment
+    after it, then the outcome; an abandoned intent is canceled later, before the end."""
+    config = SandboxConfig(customers=60, charges=200, setup_intents=300, days=60,
+                           end=date(2025, 6, 30))
+    store = generate(config)
+    _, end = config.span()
+    intents = store.objects("setup_intents")
+    by_method = {si["payment_method"]: si["id"] for si in intents if si["payment_method"]}
+    mine: dict[str, list[tuple[str, int, dict[str, Any]]]] = {}
+    for e in reversed(store.objects("events")):  # oldest first, as they happened
+        obj = e["data"]["object"]
+        owner = obj["id"] if obj["object"] == "setup_intent" else None
+        if e["type"] == "payment_method.attached":
+            owner = by_method.get(obj["id"])
+        if owner:
+            mine.setdefault(owner, []).append((e["type"], e["created"], obj))
+    assert {si["status"] for si in intents} >= {"succeeded", "canceled", "requires_action"}
+    for si in intents:
+        (first, first_at, opened), *later = mine[si["id"]]
+        assert (first, first_at) == ("setup_intent.created", si["created"])
+        assert opened["status"] == "requires_payment_method"
+        assert opened["payment_method"] is None and opened["latest_attempt"] is None
+        kinds = [kind for kind, _, _ in later]
+        if si["status"] == "succeeded":
+            attached = ["payment_method.attached"] if si["customer"] else []
+            assert kinds == [*attached, "setup_intent.succeeded"]
+            assert all(at == si["created"] for _, at, _ in later)
+        elif si["status"] == "canceled":
+            ((_, at, _),) = later
+            assert kinds == ["setup_intent.canceled"] and si["created"] < at < end
+        elif si["status"] == "requires_action":
+            assert kinds == ["setup_intent.requires_action"]
+        else:
+            assert kinds == []
+        if later:
+            assert later[-1][2] == si
+
+
 def test_events_are_kept_from_30_days_before_now_like_stripe_not_from_a_midnight() -> None:
     day = datetime.now(UTC).date()
     every = generate(SandboxConfig(customers=20, charges=300, days=35)).objects("events")

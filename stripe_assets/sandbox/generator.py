@@ -547,7 +547,15 @@ class _Generator:
             customer = None if rng.random() < 0.12 else self._pick_customer(rng, t)
             status = rng.choices(status_names, cum_weights=status_cum)[0]
             seti_id = rng.id("seti")
+            canceled_at = None
+            if status == "canceled":
+                when = t + int(rng.expovariate(1 / DAY))
+                if when < self.end_ts:
+                    canceled_at = when
+                else:  # abandoned after the end of history: still open at its end
+                    status = "requires_payment_method"
             pm: _Pm | None = None
+            attach_to = None
             if status in ("succeeded", "requires_action", "processing"):
                 if customer is not None:
                     billing = customer.pms[0].billing
@@ -560,7 +568,6 @@ class _Generator:
                 pm = self._payment_method(rng, t, attach_to, country, billing)
                 if attach_to is not None and customer is not None:
                     insort(customer.pms, pm, key=_created_of)
-                    self._event(t, "payment_method.attached", to_json(pm.obj), rng)
             next_action = None
             if status == "requires_action":
                 next_action = {
@@ -584,12 +591,16 @@ class _Generator:
             self._record(
                 "setup_intents", t, seti_id, body, (obj["customer"], obj["payment_method"])
             )
-            event_type = {
-                "succeeded": "setup_intent.succeeded",
-                "canceled": "setup_intent.canceled",
-                "requires_action": "setup_intent.requires_action",
-            }.get(status, "setup_intent.created")
-            self._event(t, event_type, body, rng)
+            # As Stripe: created (no method yet), then each change at its own time. Ranked as
+            # the intent, the method's attachment stays between the two at the same second.
+            self._event(t, "setup_intent.created", to_json(_opened_setup(obj)), rng)
+            if pm is not None and attach_to is not None:
+                self._event(t, "payment_method.attached", to_json(pm.obj), rng,
+                            rank="setup_intent")
+            if canceled_at is not None:
+                self._event(canceled_at, "setup_intent.canceled", body, rng)
+            elif status in ("succeeded", "requires_action"):
+                self._event(t, f"setup_intent.{status}", body, rng)
 
     # -- money
 
@@ -1104,6 +1115,12 @@ def _opened(pi: Json) -> Json:
             "amount_capturable": 0, "latest_charge": None, "payment_method": None,
             "last_payment_error": None, "next_action": None, "canceled_at": None,
             "cancellation_reason": None}  # fmt: skip
+
+
+def _opened_setup(seti: Json) -> Json:
+    """A setup intent as it was when created: no payment method, attempt or outcome yet."""
+    return {**seti, "status": "requires_payment_method", "payment_method": None,
+            "latest_attempt": None, "next_action": None, "cancellation_reason": None}
 
 
 def _created_of(pm: _Pm) -> int:
