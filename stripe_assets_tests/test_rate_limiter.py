@@ -1,12 +1,13 @@
 """The shared pacer: stays under the limit in every sliding second, slows down on 429."""
 
+import os
 import tempfile
 import threading
 import time
 from itertools import pairwise
 
 from stripe_assets.stripe_client.rate_limiter import HEADROOM, RateLimiter
-from stripe_assets.stripe_client.shared_pace import SharedPace
+from stripe_assets.stripe_client.shared_pace import UNUSED_FOR_SECONDS, SharedPace
 
 
 class FakeTime:
@@ -149,3 +150,17 @@ def test_the_pace_file_is_named_and_filled_without_the_key(tmp_path, monkeypatch
     assert key.encode() not in shared.path.read_bytes()
     assert pace_of("https://api.stripe.com/", key).path == shared.path
     assert pace_of("https://api.stripe.com", key + "x").path != shared.path
+
+
+def test_pace_files_unused_for_a_week_are_removed_when_a_client_starts(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    used = SharedPace.for_account("http://127.0.0.1:1", "sk_test_used")
+    gone = SharedPace.for_account("http://127.0.0.1:2", "sk_test_gone")
+    assert used is not None and gone is not None
+    for shared in (used, gone):
+        RateLimiter(25, shared=shared).acquire()
+        shared.close()
+    week_ago = time.time() - UNUSED_FOR_SECONDS - 60
+    os.utime(gone.path, (week_ago, week_ago))
+    SharedPace.for_account("http://127.0.0.1:3", "sk_test_new")
+    assert used.path.exists() and not gone.path.exists()

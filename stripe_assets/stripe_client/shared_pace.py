@@ -18,6 +18,7 @@ import hashlib
 import os
 import struct
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
+# A pace file nobody has written for this long is removed (every request writes it): each
+# sandbox, on its own port, is an account of its own, and would leave one behind.
+UNUSED_FOR_SECONDS = 7 * 86400
 _MAGIC = b"SAP1"
 _LAYOUT = struct.Struct("<4sdddd")
 
@@ -59,6 +63,7 @@ class SharedPace:
         digest = hashlib.sha256(f"{api_base.rstrip('/')}\n{api_key.strip()}".encode()).hexdigest()
         directory = Path(tempfile.gettempdir()) / f"stripe-assets-{os.getuid()}"
         directory.mkdir(mode=0o700, exist_ok=True)
+        _prune(directory, time.time() - UNUSED_FOR_SECONDS)
         return cls(directory / f"pace-{digest[:32]}")
 
     @contextmanager
@@ -96,6 +101,15 @@ class SharedPace:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             self._pid = os.getpid()
         return self._fd
+
+
+def _prune(directory: Path, unused_since: float) -> None:
+    for path in directory.glob("pace-*"):
+        try:
+            if path.stat().st_mtime < unused_since:
+                path.unlink()
+        except OSError:  # another process pruned it first
+            pass
 
 
 def _read(data: bytes) -> Pace | None:
