@@ -190,9 +190,14 @@ def _dev(args: argparse.Namespace) -> int:
         return subprocess.call(command)
     from stripe_assets.local_sandbox import SANDBOX_KEY, running_sandbox
 
-    with running_sandbox() as url:
+    every = settings.sandbox_activity_seconds()
+    with running_sandbox(["--activity", str(every)]) as url:
         print(f"No STRIPE_API_KEY set: assets will read the local sandbox API at {url}.",
               flush=True)
+        if every:
+            print(f"Its account changes every ~{every:.0f}s (a refund, a customer update, ...; "
+                  "STRIPE_SANDBOX_ACTIVITY_SECONDS=0 stops that): stripe_events_sensor "
+                  "re-loads what each change touches.", flush=True)
         env = {**os.environ, "STRIPE_API_BASE": url, "STRIPE_API_KEY": SANDBOX_KEY,
                "STRIPE_REQUESTS_PER_SECOND": os.environ.get("STRIPE_REQUESTS_PER_SECOND", "500"),
                # Partitions from the sandbox's first day, not 2020: "Materialize all" in the UI

@@ -1,5 +1,6 @@
 """Every environment variable the project reads, with its default, in one place."""
 
+import math
 import os
 from datetime import date, datetime
 from pathlib import Path
@@ -9,6 +10,9 @@ DB_PATH_DEFAULT = "data/stripe.duckdb"
 START_DATE_DEFAULT = "2020-01-01"
 # Pinned so that every row has the same shape whatever the account's default version is.
 STRIPE_VERSION_DEFAULT = "2024-06-20"
+# A change every two minutes shows the events sensor (30 s ticks) at work within minutes,
+# without a run every minute on a laptop.
+SANDBOX_ACTIVITY_SECONDS_DEFAULT = 120.0
 
 
 class SettingsError(ValueError):
@@ -29,15 +33,35 @@ def requests_per_second() -> float | None:
     raw = os.environ.get("STRIPE_REQUESTS_PER_SECOND")
     if not raw:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
+    value = _number(raw)
+    if value is None or value <= 0:
         raise SettingsError(
             f"STRIPE_REQUESTS_PER_SECOND={raw!r} must be a positive number, e.g. 25."
         )
     return value
+
+
+def sandbox_activity_seconds() -> float:
+    """STRIPE_SANDBOX_ACTIVITY_SECONDS: `stripe-assets dev`'s sandbox makes a change (a refund,
+    a customer update, ...) this often on average, for the events sensor to show; 0: none."""
+    raw = os.environ.get("STRIPE_SANDBOX_ACTIVITY_SECONDS")
+    if not raw:
+        return SANDBOX_ACTIVITY_SECONDS_DEFAULT
+    value = _number(raw)
+    if value is None or value < 0:
+        raise SettingsError(
+            f"STRIPE_SANDBOX_ACTIVITY_SECONDS={raw!r} must be a number of seconds, e.g. 60, or "
+            "0 for an account that does not change."
+        )
+    return value
+
+
+def _number(raw: str) -> float | None:
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def db_path() -> Path:

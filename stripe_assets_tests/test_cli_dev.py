@@ -12,19 +12,21 @@ from stripe_assets import cli, local_sandbox
 
 
 def test_dev_without_a_key_serves_the_sandbox_with_partitions_from_its_first_day(
-    monkeypatch, tmp_path
+    monkeypatch, tmp_path, capsys
 ):
     launched: dict = {}
 
     @contextmanager
-    def fake_sandbox(*args, **kwargs):
+    def fake_sandbox(args=None, **kwargs):
+        launched.update(sandbox_args=args)
         yield "http://127.0.0.1:1"
 
     def fake_call(command, env=None):
         launched.update(command=command, env=env)
         return 0
 
-    for name in ("STRIPE_API_KEY", "STRIPE_START_DATE", "STRIPE_API_BASE"):
+    for name in ("STRIPE_API_KEY", "STRIPE_START_DATE", "STRIPE_API_BASE",
+                 "STRIPE_SANDBOX_ACTIVITY_SECONDS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)  # no developer's .env
@@ -39,6 +41,16 @@ def test_dev_without_a_key_serves_the_sandbox_with_partitions_from_its_first_day
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     assert env["STRIPE_START_DATE"] == (yesterday - timedelta(days=364)).isoformat()
     assert launched["command"][-4:] == ["dagster", "dev", "-w", "workspace.yaml"]
+    # Its account changes every two minutes, for the events sensor to show.
+    assert launched["sandbox_args"] == ["--activity", "120.0"]
+
+    monkeypatch.setenv("STRIPE_SANDBOX_ACTIVITY_SECONDS", "0")
+    assert cli.main(["dev"]) == 0
+    assert launched["sandbox_args"] == ["--activity", "0.0"]
+    monkeypatch.setenv("STRIPE_SANDBOX_ACTIVITY_SECONDS", "soon")
+    assert cli.main(["dev"]) == 2
+    assert "STRIPE_SANDBOX_ACTIVITY_SECONDS='soon' must be a number of seconds" in \
+        capsys.readouterr().err
 
 
 def test_dev_gives_its_dagster_home_the_stripe_api_pool_limit_but_keeps_a_users_config(

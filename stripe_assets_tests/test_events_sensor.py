@@ -16,6 +16,7 @@ from stripe_assets.automation.retention import first_fetchable_day
 from stripe_assets.automation.routing import route_events
 from stripe_assets.jobs import DAY_TABLES
 from stripe_assets.sandbox import SandboxServer
+from stripe_assets.sandbox.activity import Activity
 from stripe_assets.stripe_client import StripeRetriesExhaustedError
 from stripe_assets_tests.sensor_support import (
     DB_NAME,
@@ -73,6 +74,35 @@ def test_a_quiet_account_costs_one_request_and_requests_no_run(world: World):
     assert not result.run_requests
     assert json.loads(result.cursor or "") == {"v": 1, "through": world.clock.now}
     assert log.text(logging.WARNING) == ""
+
+
+def test_the_sandboxs_own_activity_is_routed_to_the_days_it_touched(world: World):
+    """What `stripe-assets dev` shows with no key: the sandbox changes its account now and
+    then, and the next tick requests the days of the objects changed."""
+    first, _ = world.tick(cursor=None)
+    activity = Activity(world.server.store, world.server.api.mutations, 60, seed=4)
+    made = []
+    for _ in range(16):
+        world.clock.now += 60
+        made.append(activity.step().split())
+    world.clock.now += 60
+    tick, _ = world.tick(first.cursor)
+
+    got = {(asset, day) for asset, days in requested(tick) if days != "all"
+           for day in expand(days)}
+    full = {asset for asset, days in requested(tick) if days == "all"}
+    assert ("stripe/events", TODAY.isoformat()) in got
+    for kind, object_id, *_ in made:
+        obj = world.server.account.get_object(object_id)
+        assert obj is not None
+        if kind == "refund":
+            assert {("stripe/charges", day_of(obj["created"])),
+                    ("stripe/refunds", TODAY.isoformat())} <= got
+        elif kind in ("update", "delete"):
+            assert ("stripe/customers", day_of(obj["created"])) in got
+        else:
+            assert "stripe/payment_methods" in full
+    assert {kind for kind, *_ in made} == {"refund", "update", "detach", "delete"}
 
 
 def test_a_refund_of_a_months_old_charge_refreshes_that_charge_day_and_refund_rates(world: World):

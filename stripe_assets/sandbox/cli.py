@@ -48,6 +48,15 @@ def build_parser(prog: str = "python -m stripe_assets.sandbox") -> argparse.Argu
         default=None,
         help="keep only this many days of events (Stripe: 30; default: all)",
     )
+    parser.add_argument(
+        "--activity",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="make one change (a refund, a customer update, a card detached, a customer "
+        "deleted) every SECONDS on average, with its events, as a live account would "
+        "(default 0: the account does not change)",
+    )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
     parser.add_argument(
         "--rate-limit",
@@ -116,6 +125,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m stripe_assets
             revoked_keys=set(args.revoked_key),
             restricted_keys=dict(args.restricted_key),
             live_keys=set(args.live_key),
+            activity_seconds=args.activity,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

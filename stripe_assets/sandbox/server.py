@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from stripe_assets.sandbox import errors
+from stripe_assets.sandbox.activity import Activity
 from stripe_assets.sandbox.api import Headers, Request, Response, StripeApi
 from stripe_assets.sandbox.faults import CONNECTION_KINDS, Fault, FaultPlan, fault_response
 from stripe_assets.sandbox.generator import SandboxConfig, generate
@@ -72,6 +73,7 @@ class SandboxServer:
         revoked_keys: set[str] | frozenset[str] | None = None,
         live_keys: set[str] | frozenset[str] | None = None,
         clock: Callable[[], float] = time.time,
+        activity_seconds: float = 0.0,
     ):
         if host not in (LOOPBACK, "localhost"):
             raise ValueError(f"the sandbox listens on {LOOPBACK} only, not {host!r}")
@@ -79,6 +81,8 @@ class SandboxServer:
             raise ValueError("latency must be >= 0 seconds")
         if rate_limit is not None and rate_limit < 0:
             raise ValueError("rate_limit must be >= 0 requests per second (0 or None: no limit)")
+        if activity_seconds < 0:
+            raise ValueError("activity_seconds must be >= 0 (0: the account does not change)")
         # Options are checked before the (possibly long) generation of the account.
         self.latency = latency
         self.limiter = RateLimiter(rate_limit or None)
@@ -99,6 +103,11 @@ class SandboxServer:
             revoked_keys=revoked_keys,
             live_keys=live_keys,
         )
+        self.activity = (
+            Activity(self.store, self.api.mutations, activity_seconds, self.config.seed)
+            if activity_seconds else None
+        )
+        self._activity_stop = threading.Event()
         self._stats = Stats()
         self._port = port
         self._httpd: _HTTPServer | None = None
@@ -118,12 +127,16 @@ class SandboxServer:
             daemon=True,
         )
         self._thread.start()
+        if self.activity is not None:
+            self._activity_stop.clear()
+            self.activity.start(self._activity_stop)
         return self
 
     def stop(self) -> None:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        self._activity_stop.set()
         httpd.shutdown()
         httpd.server_close()
         httpd.close_connections()
