@@ -105,6 +105,52 @@ def test_the_sandboxs_own_activity_is_routed_to_the_days_it_touched(world: World
     assert {kind for kind, *_ in made} == {"refund", "update", "detach", "delete"}
 
 
+def queue(world: World, request: dg.RunRequest) -> dg.DagsterRun:
+    """A run of the request that has not started. (The daemon's are QUEUED, which Dagster
+    creates only with a code location's origin; a NOT_STARTED run waits the same way.)"""
+    partition = {"dagster/partition": request.partition_key} if request.partition_key else {}
+    return world.instance.create_run_for_job(
+        job_def=world.defs.resolve_job_def(request.job_name or ""),
+        status=dg.DagsterRunStatus.NOT_STARTED, tags={**request.tags, **partition},
+        asset_selection=frozenset(request.asset_selection or []),
+    )
+
+
+def test_a_tick_does_not_queue_again_what_a_queued_run_will_refresh(world: World):
+    """A queued run has listed nothing yet, so it also covers the later changes: a busy
+    account must not grow the queue by today's partitions on every tick."""
+    first, _ = world.tick(cursor=None)
+    old = [c for c in world.server.account.objects("charges")
+           if c["status"] == "succeeded" and c["amount_refunded"] == 0
+           and NOW - c["created"] > 30 * DAY]
+    a, b = old[0], next(c for c in old if day_of(c["created"]) != day_of(old[0]["created"]))
+    world.clock.now += 60
+    world.post("/v1/refunds", {"charge": a["id"]})
+    world.clock.now += 60
+    tick1, _ = world.tick(first.cursor)
+    today = TODAY.isoformat()
+    assert requested(tick1) == {("stripe/charges", day_of(a["created"])),
+                                ("stripe/refunds", today), ("stripe/events", today)}
+    queued = [queue(world, r) for r in tick1.run_requests or []]
+
+    world.clock.now += 60
+    world.post("/v1/refunds", {"charge": b["id"]})
+    world.clock.now += 60
+    tick2, log = world.tick(tick1.cursor)
+    # Today's refunds and events are waiting in the queue already: only b's day is new.
+    assert requested(tick2) == {("stripe/charges", day_of(b["created"]))}
+    assert f"(queued already: stripe/events {today}; stripe/refunds {today})" in log.text()
+
+    # Once those runs have started, they may have listed today already: queue again.
+    for run in queued:
+        world.instance.report_run_canceled(run)  # no longer waiting, like a started run
+    world.clock.now += 60
+    world.post("/v1/refunds", {"charge": next(c for c in old if c not in (a, b))["id"]})
+    world.clock.now += 60
+    tick3, _ = world.tick(tick2.cursor)
+    assert {("stripe/refunds", today), ("stripe/events", today)} <= requested(tick3)
+
+
 def test_a_refund_of_a_months_old_charge_refreshes_that_charge_day_and_refund_rates(world: World):
     world.load(["charges", "refunds", "events", "refund_rates"])
     baseline = dg.evaluate_automation_conditions(defs=world.defs, instance=world.instance)

@@ -32,6 +32,7 @@ from stripe_assets.automation.retention import (
 )
 from stripe_assets.automation.routing import Routing, route_events
 from stripe_assets.automation.run_requests import batch_id, change_requests, reload_requests
+from stripe_assets.automation.waiting_runs import not_waiting, waiting_spans
 from stripe_assets.jobs import refresh_stripe_days, refresh_stripe_full_tables
 from stripe_assets.stripe_client import StripeClient
 
@@ -157,14 +158,19 @@ def build_stripe_events_sensor(
         new_cursor = next_cursor(result, now, keep_unseen=routing.deferred_event_ids)
         routed_ids = [str(e["id"]) for e in result.new_events]
         requests = change_requests(routing, batch_id(routed_ids), launched_by=SENSOR_NAME)
+        requests, queued = not_waiting(requests, waiting_spans(context.instance))
+        already = "; ".join(_describe(r) for r in queued)
         if not requests:
             return dg.SensorResult(
                 cursor=new_cursor.to_json(),
-                skip_reason=f"{len(result.new_events)} new event(s); no table to refresh.",
+                skip_reason=f"{len(result.new_events)} new event(s); "
+                + (f"the refreshes they need are queued already: {already}." if queued
+                   else "no table to refresh."),
             )
         context.log.info(
             f"{len(result.new_events)} new event(s) -> {len(requests)} run(s): "
             + "; ".join(_describe(r) for r in requests)
+            + (f" (queued already: {already})" if queued else "")
         )
         return dg.SensorResult(run_requests=requests, cursor=new_cursor.to_json())
 
