@@ -164,3 +164,13 @@ def test_pace_files_unused_for_a_week_are_removed_when_a_client_starts(tmp_path,
     os.utime(gone.path, (week_ago, week_ago))
     SharedPace.for_account("http://127.0.0.1:3", "sk_test_new")
     assert used.path.exists() and not gone.path.exists()
+
+
+def test_a_pace_directory_others_can_write_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    directory = tmp_path / f"stripe-assets-{os.getuid()}"
+    directory.mkdir(mode=0o777)
+    directory.chmod(0o777)  # made first by someone else, say, in a shared /tmp
+    assert SharedPace.for_account("https://api.stripe.com", "sk_test_x") is None
+    directory.chmod(0o700)
+    assert SharedPace.for_account("https://api.stripe.com", "sk_test_x") is not None

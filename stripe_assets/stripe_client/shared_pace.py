@@ -9,13 +9,14 @@ machine-wide, one pace apart. The OS releases a dead process's lock, so nothing 
 
 The file holds times of the system-wide monotonic clock (the same in every process, Linux and
 macOS), never the key: its name is a hash of the API base and the key. Where `fcntl` does not
-exist (Windows) each process paces alone.
+exist (Windows), or the directory is not this user's alone, each process paces alone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import struct
 import tempfile
 import time
@@ -63,6 +64,8 @@ class SharedPace:
         digest = hashlib.sha256(f"{api_base.rstrip('/')}\n{api_key.strip()}".encode()).hexdigest()
         directory = Path(tempfile.gettempdir()) / f"stripe-assets-{os.getuid()}"
         directory.mkdir(mode=0o700, exist_ok=True)
+        if not _private(directory):
+            return None
         _prune(directory, time.time() - UNUSED_FOR_SECONDS)
         return cls(directory / f"pace-{digest[:32]}")
 
@@ -101,6 +104,14 @@ class SharedPace:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             self._pid = os.getpid()
         return self._fd
+
+
+def _private(directory: Path) -> bool:
+    """Ours alone: in a shared temp directory another user could have made it first, and
+    could then slow this process down (or see which accounts it reads) through its files."""
+    info = directory.lstat()
+    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+            and not info.st_mode & (stat.S_IRWXG | stat.S_IRWXO))
 
 
 def _prune(directory: Path, unused_since: float) -> None:
