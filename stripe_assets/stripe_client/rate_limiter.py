@@ -54,7 +54,7 @@ class RateLimiter:
     @property
     def rate(self) -> float:
         """The current pace in requests per second (lower than `max_rate` after 429s)."""
-        return self.max_rate * self._pace.fraction
+        return self._rate_of(self._pace)
 
     def acquire(self) -> float:
         """Wait for the pace and for room in the last second, then go. Returns seconds waited.

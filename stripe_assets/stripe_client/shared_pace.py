@@ -48,17 +48,17 @@ class Pace:
 
 
 class SharedPace:
-    """A `Pace` in a file, for `with shared.held(fresh) as pace:` (changes are written back)."""
+    """A `Pace` in a file: `with shared.held(fresh, clock, longest) as (pace, now):` (changes
+    to `pace` are written back)."""
 
     def __init__(self, path: Path):
         self.path = path
-        self._fd: int | None = None
-        self._pid = 0
 
     @classmethod
     def for_account(cls, api_base: str, api_key: str) -> SharedPace | None:
-        """The file of the account behind `api_key` at `api_base` (None without `flock`).
-        Stripe Connect reads with one platform key share its file: the safe side."""
+        """The file of the account behind `api_key` at `api_base`; None without `flock` or
+        without a private directory for it. Stripe Connect reads with one platform key share
+        its file: the safe side."""
         if fcntl is None:
             return None
         digest = hashlib.sha256(f"{api_base.rstrip('/')}\n{api_key.strip()}".encode()).hexdigest()
@@ -77,9 +77,12 @@ class SharedPace:
         yet or it cannot be trusted (times more than `longest_wait` ahead: from before a
         reboot)."""
         assert fcntl is not None
-        fd = self._file()
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        # Opened per request, and closed with the lock: the events sensor makes a client per
+        # tick in a process that runs for months, so nothing may stay open. (It also keeps a
+        # forked child from sharing the parent's open file, and so its lock.) ~10 us in all.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             now = clock()  # after the lock: another process may have held it a moment
             pace = _read(os.pread(fd, _LAYOUT.size, 0))
             if pace is None or max(pace.next_slot, pace.last_decrease, pace.last_update) > (
@@ -90,20 +93,7 @@ class SharedPace:
             os.pwrite(fd, _LAYOUT.pack(_MAGIC, pace.next_slot, pace.fraction,
                                        pace.last_decrease, pace.last_update), 0)
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        if self._fd is not None and self._pid == os.getpid():
-            os.close(self._fd)
-        self._fd = None
-
-    def _file(self) -> int:
-        # A forked child must open its own: flock locks belong to the open file, which a fork
-        # shares, so parent and child would not exclude each other.
-        if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
-        return self._fd
+            os.close(fd)  # releases the lock
 
 
 def _private(directory: Path) -> bool:
