@@ -535,6 +535,12 @@ class _Generator:
 
     # -- setup intents (cards saved for later, sometimes by guests)
 
+    def _canceled_at(self, rng: Rng, created: int) -> int | None:
+        """When an abandoned intent is canceled (a day later on average), or None if that is
+        after the end of history: then it has not happened yet."""
+        when = created + int(rng.expovariate(1 / DAY))
+        return when if when < self.end_ts else None
+
     def _setup_intents(self) -> None:
         rng = Rng(self.config.seed, "setup_intents")
         statuses = (
@@ -547,13 +553,9 @@ class _Generator:
             customer = None if rng.random() < 0.12 else self._pick_customer(rng, t)
             status = rng.choices(status_names, cum_weights=status_cum)[0]
             seti_id = rng.id("seti")
-            canceled_at = None
-            if status == "canceled":
-                when = t + int(rng.expovariate(1 / DAY))
-                if when < self.end_ts:
-                    canceled_at = when
-                else:  # abandoned after the end of history: still open at its end
-                    status = "requires_payment_method"
+            canceled_at = self._canceled_at(rng, t) if status == "canceled" else None
+            if status == "canceled" and canceled_at is None:
+                status = "requires_payment_method"  # abandoned after the end: still open
             pm: _Pm | None = None
             attach_to = None
             if status in ("succeeded", "requires_action", "processing"):
@@ -883,13 +885,9 @@ class _Generator:
                     "type": "use_stripe_sdk",
                     "use_stripe_sdk": {"type": "three_d_secure_redirect", "source": rng.id("src")},
                 }
-            canceled_at = None
-            if status == "canceled":
-                when = t + int(rng.expovariate(1 / DAY))
-                if when < self.end_ts:
-                    canceled_at = when
-                else:  # abandoned after the end of history: still open at its end
-                    status = "requires_payment_method"
+            canceled_at = self._canceled_at(rng, t) if status == "canceled" else None
+            if status == "canceled" and canceled_at is None:
+                status = "requires_payment_method"  # abandoned after the end: still open
             pi = shapes.payment_intent(
                 pi_id,
                 t,
