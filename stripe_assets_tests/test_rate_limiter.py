@@ -181,8 +181,9 @@ def test_limiters_made_and_dropped_leave_no_file_open(tmp_path):
     def open_files() -> int:
         return len(os.listdir("/proc/self/fd"))
 
+    gc.collect()  # what earlier tests left to the collector (sockets, ...) closes now
     before = open_files()
     for _ in range(50):
         RateLimiter(1000, shared=SharedPace(tmp_path / "pace")).acquire()
     gc.collect()
-    assert open_files() == before
+    assert open_files() <= before
