@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from stripe_assets.local_sandbox import _wait_for_url
-from stripe_assets.sandbox import SandboxConfig
+from stripe_assets.sandbox import SandboxConfig, SandboxServer
 from stripe_assets.sandbox.activity import CHANGES, Activity
 from stripe_assets.sandbox.api import StripeApi
 from stripe_assets.sandbox.generator import generate
@@ -95,3 +95,8 @@ def test_a_sandbox_started_with_activity_changes_its_account_while_it_serves():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_negative_activity_is_refused_before_the_account_is_generated():
+    with pytest.raises(ValueError, match=r"--activity \(seconds between changes\) must be >= 0"):
+        SandboxServer(ACCOUNT, activity_seconds=-1)

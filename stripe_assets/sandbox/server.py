@@ -82,7 +82,8 @@ class SandboxServer:
         if rate_limit is not None and rate_limit < 0:
             raise ValueError("rate_limit must be >= 0 requests per second (0 or None: no limit)")
         if activity_seconds < 0:
-            raise ValueError("activity_seconds must be >= 0 (0: the account does not change)")
+            raise ValueError("--activity (seconds between changes) must be >= 0; 0: the account "
+                             "does not change")
         # Options are checked before the (possibly long) generation of the account.
         self.latency = latency
         self.limiter = RateLimiter(rate_limit or None)
