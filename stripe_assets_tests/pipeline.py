@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,6 +17,12 @@ from stripe_assets.load import AssetOutcome, load_assets
 from stripe_assets.stripe_client import StripeClient
 
 TEST_KEY = "sk_test_51PipelineKeyNeverLogged7Hq2"
+
+
+def env_without_project_settings() -> dict[str, str]:
+    """This process's environment minus the project's settings (STRIPE_*, DAGSTER_HOME), for a
+    subprocess that must see only what its test gives it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "DAGSTER_HOME"))}
 
 
 def resources_for(url: str, db: Path, key: str = TEST_KEY, **client: Any) -> dict[str, object]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pytest
 
 from stripe_assets.database import open_database
 from stripe_assets.sandbox import SandboxConfig
-from stripe_assets_tests.pipeline import sandbox_days
+from stripe_assets_tests.pipeline import env_without_project_settings, sandbox_days
 
 TABLES = ["stripe.customers", "stripe.charges", "stripe.payment_intents", "stripe.setup_intents",
           "stripe.refunds", "stripe.payouts", "stripe.payment_links", "stripe.payment_methods",
@@ -21,8 +20,7 @@ TABLES = ["stripe.customers", "stripe.charges", "stripe.payment_intents", "strip
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("STRIPE_", "DAGSTER_HOME"))}
+    clean = env_without_project_settings()
     return subprocess.run(
         [sys.executable, "-m", "stripe_assets.cli", *args], env={**clean, **env}, cwd=cwd,
         capture_output=True, text=True, timeout=600,

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from stripe_assets.sandbox import SandboxConfig, SandboxServer
-from stripe_assets_tests.pipeline import load_everything, sandbox_days
+from stripe_assets_tests.pipeline import env_without_project_settings, load_everything, sandbox_days
 from stripe_assets_tests.reliability_support import Snapshot, copy_database, days_of, snapshot
 from stripe_assets_tests.test_cli import run_cli
 
@@ -66,7 +66,7 @@ def env_for(server: SandboxServer, db: Path) -> dict[str, str]:
 
 
 def start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "DAGSTER_HOME"))}
+    clean = env_without_project_settings()
     return subprocess.Popen(
         [sys.executable, "-m", *args], cwd=cwd, text=True,
         env={**clean, **env,

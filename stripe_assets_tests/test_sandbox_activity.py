@@ -3,8 +3,6 @@ made while it serves (so `stripe-assets dev` shows the events sensor at work).""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import date
@@ -12,7 +10,7 @@ from datetime import date
 import pytest
 import requests
 
-from stripe_assets.local_sandbox import _wait_for_url
+from stripe_assets.local_sandbox import running_sandbox
 from stripe_assets.sandbox import SandboxConfig, SandboxServer
 from stripe_assets.sandbox.activity import CHANGES, Activity
 from stripe_assets.sandbox.api import StripeApi
@@ -74,13 +72,8 @@ def test_activity_draws_the_kinds_of_change_by_their_weights():
 
 
 def test_a_sandbox_started_with_activity_changes_its_account_while_it_serves():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stripe_assets.sandbox", "--port", "0", "--customers", "20",
-         "--charges", "100", "--days", "5", "--activity", "0.2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        url = _wait_for_url(proc, 60)
+    args = ["--customers", "20", "--charges", "100", "--days", "5", "--activity", "0.2"]
+    with running_sandbox(args, startup_timeout=60) as url:
         started = int(time.time())
         seen: list[dict] = []
         deadline = time.monotonic() + 30
@@ -92,9 +85,6 @@ def test_a_sandbox_started_with_activity_changes_its_account_while_it_serves():
         expected = {t for types in EVENTS.values() for t in types}
         assert {e["type"] for e in seen} <= expected
         assert all(started <= e["created"] <= time.time() for e in seen)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_a_negative_activity_is_refused_before_the_account_is_generated():

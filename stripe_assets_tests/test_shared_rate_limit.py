@@ -4,15 +4,14 @@ under the account's limit between them, as the server counts it."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from stripe_assets.sandbox import SandboxConfig
+from stripe_assets_tests.test_reliability_crash import start
 
 ACCOUNT = SandboxConfig(seed=41, customers=40, charges=3000, days=10, end=date(2025, 6, 30))
 LIMIT = 20  # requests per second: the sandbox's account-wide limit and each client's
@@ -20,16 +19,10 @@ KEY = "sk_test_51SharedPace0000000000000aaaa"
 
 
 def start_load(db: Path, api_base: str, cwd: Path) -> subprocess.Popen[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("STRIPE_", "DAGSTER_HOME"))}
-    env = {**clean, "STRIPE_API_KEY": KEY, "STRIPE_API_BASE": api_base,
-           "STRIPE_ASSETS_DB": str(db), "STRIPE_START_DATE": "2025-06-21",
-           "STRIPE_REQUESTS_PER_SECOND": str(LIMIT)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "stripe_assets.cli", "load", "--select", "charges",
-         "--end", "2025-06-30"],
-        env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    env = {"STRIPE_API_KEY": KEY, "STRIPE_API_BASE": api_base, "STRIPE_ASSETS_DB": str(db),
+           "STRIPE_START_DATE": "2025-06-21", "STRIPE_REQUESTS_PER_SECOND": str(LIMIT)}
+    return start(["stripe_assets.cli", "load", "--select", "charges", "--end", "2025-06-30"],
+                 env, cwd)
 
 
 @pytest.mark.slow

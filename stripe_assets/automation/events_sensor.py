@@ -23,7 +23,6 @@ from stripe_assets.automation.polling import (
     next_cursor,
     poll,
 )
-from stripe_assets.automation.ranges import RANGE_END_TAG, RANGE_START_TAG
 from stripe_assets.automation.retention import (
     beyond_retention,
     first_fetchable_day,
@@ -32,7 +31,12 @@ from stripe_assets.automation.retention import (
 )
 from stripe_assets.automation.routing import Routing, route_events
 from stripe_assets.automation.run_requests import batch_id, change_requests, reload_requests
-from stripe_assets.automation.waiting_runs import not_waiting, waiting_spans
+from stripe_assets.automation.waiting_runs import (
+    ALL,
+    not_waiting,
+    request_span,
+    waiting_spans,
+)
 from stripe_assets.jobs import refresh_stripe_days, refresh_stripe_full_tables
 from stripe_assets.stripe_client import StripeClient
 
@@ -179,12 +183,11 @@ def build_stripe_events_sensor(
 
 def _describe(request: dg.RunRequest) -> str:
     key = "/".join((request.asset_selection or [dg.AssetKey("?")])[0].path)
-    tags = request.tags
-    if request.partition_key:
-        return f"{key} {request.partition_key}"
-    if RANGE_START_TAG in tags:
-        return f"{key} {tags[RANGE_START_TAG]}..{tags[RANGE_END_TAG]}"
-    return f"{key} (full refresh)"
+    span = request_span(request)
+    if span is ALL:
+        return f"{key} (full refresh)"
+    first, last = span
+    return f"{key} {first}" if first == last else f"{key} {first}..{last}"
 
 
 stripe_events_sensor = build_stripe_events_sensor()

@@ -37,12 +37,17 @@ def not_waiting(
     kept, covered = [], []
     for request in requests:
         keys = request.asset_selection or []
-        span = _span(request.tags, request.partition_key)
+        span = request_span(request)
         if keys and all(_covers(waiting.get(key, []), span) for key in keys):
             covered.append(request)
         else:
             kept.append(request)
     return kept, covered
+
+
+def request_span(request: dg.RunRequest) -> Span:
+    """The days a run request refreshes: its partition, its partition range, or ALL."""
+    return _span(request.tags, request.partition_key)
 
 
 def _span(tags: Mapping[str, str], partition_key: str | None = None) -> Span:
