@@ -73,7 +73,7 @@ class RateLimiter:
                     wait = max(wait, self._sent[0] + 1.0 - now)
                 if wait <= 0:
                     self._sent.append(now)
-                    pace.next_slot = now + 1.0 / self._rate_of(pace)
+                    pace.next_slot = self._slot_after(pace, now)
                     return waited
             self._sleep(wait)
             waited += wait
@@ -96,6 +96,15 @@ class RateLimiter:
         with self._shared.held(self._pace, self._clock, self._longest_wait) as (pace, now):
             yield pace, now
             self._pace = pace
+
+    def _slot_after(self, pace: Pace, now: float) -> float:
+        """The next slot, one pace after this request's own slot. A thread wakes a little
+        after its slot; counting the pace from the wake-up would lose that lateness on every
+        request (0.2 ms each is 2% at 95/s). Later than a whole pace is a stall: start afresh
+        from now, so that nothing is caught up in a burst."""
+        interval = 1.0 / self._rate_of(pace)
+        late = now - pace.next_slot
+        return (pace.next_slot if late < interval else now) + interval
 
     def _rate_of(self, pace: Pace) -> float:
         return self.max_rate * pace.fraction
