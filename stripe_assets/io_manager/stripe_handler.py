@@ -24,6 +24,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -117,14 +118,20 @@ def _census(connection, pages: str, stats: Mapping[str, FieldStats]) -> int:
     return int(row[0])
 
 
-def _first_key_order(connection, pages: str) -> list[str]:
+def _first_key_order(path: Path) -> list[str]:
     """The fields of the first object, in Stripe's order; empty pages (a window with nothing
-    in it) come first in the spool as often as not."""
-    rows = connection.execute(
-        f"SELECT k FROM (SELECT json_keys(json, '$.data[0]') AS k FROM {pages})"
-        " WHERE len(k) > 0 LIMIT 1"
-    ).fetchall()
-    return list(rows[0][0]) if rows else []
+    in it) come first in the spool as often as not. Read here, one page, not by DuckDB: its
+    parallel scan parses much of the spool before a LIMIT 1 stops it (0.09 s of a 1.5 s write
+    of 50,000 charges)."""
+    with open(path, "rb") as spool:
+        for line in spool:
+            try:
+                data = json.loads(line).get("data")
+            except (ValueError, AttributeError):
+                continue  # the discovery pass read every page: order is all that is at stake
+            if isinstance(data, list) and data and isinstance(data[0], dict) and data[0]:
+                return list(data[0])
+    return []
 
 
 @contextlib.contextmanager
@@ -177,7 +184,7 @@ def write_stripe_objects(
                 raise StripeWriteError(
                     f"Could not read the spooled Stripe pages for {where} from {path}: {error}"
                 ) from error
-            keys = _ordered_keys(_first_key_order(connection, pages), stats)
+            keys = _ordered_keys(_first_key_order(path), stats)
             # Before any statement that names the fields: DuckDB would fail on a case clash.
             check_column_names(keys, f"The Stripe objects for {where}")
             count = _census(connection, pages, stats)
