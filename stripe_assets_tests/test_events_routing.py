@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+import dagster as dg
 import pytest
 
 from stripe_assets.automation.cursor import CursorError, EventsCursor
@@ -25,6 +26,7 @@ from stripe_assets.automation.retention import (
     served_beyond_retention,
 )
 from stripe_assets.automation.routing import route_events
+from stripe_assets.automation.waiting_runs import ALL, Relied
 
 FIRST, LAST = date(2024, 1, 1), date(2025, 7, 11)
 
@@ -115,7 +117,10 @@ def test_contiguous_days_merge_into_one_range_and_gaps_stay_apart():
 
 def test_the_cursor_is_small_json_that_round_trips():
     cursor = EventsCursor(through=1_752_235_200, seen=("evt_a", "evt_b"),
-                          backlog=((1_752_000_000, 1_752_100_000),))
+                          backlog=((1_752_000_000, 1_752_100_000),),
+                          relied=(Relied("run-1", dg.AssetKey(["stripe", "charges"]),
+                                         ("2025-07-01", "2025-07-03")),
+                                  Relied("run-2", dg.AssetKey(["stripe", "payment_links"]), ALL)))
     raw = cursor.to_json()
     assert EventsCursor.from_json(raw) == cursor
     assert EventsCursor.from_json(EventsCursor(through=5).to_json()) == EventsCursor(through=5)

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pytest
+from dagster._core.events import DagsterEvent, DagsterEventType
 
 from stripe_assets.assets.partitions import daily_partitions
 from stripe_assets.automation.events_sensor import _log_skipped
@@ -143,12 +144,58 @@ def test_a_tick_does_not_queue_again_what_a_queued_run_will_refresh(world: World
 
     # Once those runs have started, they may have listed today already: queue again.
     for run in queued:
-        world.instance.report_run_canceled(run)  # no longer waiting, like a started run
+        start(world, run)
     world.clock.now += 60
     world.post("/v1/refunds", {"charge": next(c for c in old if c not in (a, b))["id"]})
     world.clock.now += 60
-    tick3, _ = world.tick(tick2.cursor)
+    tick3, log = world.tick(tick2.cursor)
     assert {("stripe/refunds", today), ("stripe/events", today)} <= requested(tick3)
+    # Started runs read Stripe after tick 2's changes: nothing is owed for them.
+    assert "before they started" not in log.text()
+    assert "relied" not in json.loads(tick3.cursor or "")
+
+
+def start(world: World, run: dg.DagsterRun) -> None:
+    """The run leaves the queue and starts, as the run launcher would have it."""
+    world.instance.report_dagster_event(
+        DagsterEvent(event_type_value=DagsterEventType.RUN_START.value, job_name=run.job_name),
+        run_id=run.run_id,
+    )
+
+
+def test_a_refresh_left_to_a_queued_run_is_requested_again_if_that_run_is_canceled(world: World):
+    """The refresh a tick left out for a queued run would be lost for good if the run were
+    then canceled before it started: the next tick requests it again, once."""
+    first, _ = world.tick(cursor=None)
+    charge = next(c for c in world.server.account.objects("charges")
+                  if c["status"] == "succeeded" and c["amount_refunded"] == 0)
+    today = TODAY.isoformat()
+    queued = {"stripe/refunds": queue(world, partition_request("stripe/refunds", today)),
+              "stripe/events": queue(world, partition_request("stripe/events", today))}
+    world.clock.now += 60
+    world.post("/v1/refunds", {"charge": charge["id"]})
+    world.clock.now += 60
+    tick1, _ = world.tick(first.cursor)
+    assert requested(tick1) == {("stripe/charges", day_of(charge["created"]))}
+
+    world.instance.report_run_canceled(queued["stripe/refunds"])  # canceled in the queue
+    start(world, queued["stripe/events"])  # started: it reads today's events itself
+    world.clock.now += 60
+    tick2, log = world.tick(tick1.cursor)
+    assert requested(tick2) == {("stripe/refunds", today)}
+    request = (tick2.run_requests or [])[0]
+    assert request.tags["stripe_assets/reason"] == "queued-run-canceled"
+    assert f"Queued run(s) {queued['stripe/refunds'].run_id} ended before they started" \
+        in log.text()
+
+    world.clock.now += 60
+    tick3, _ = world.tick(tick2.cursor)
+    assert not tick3.run_requests
+
+
+def partition_request(asset: str, day: str) -> dg.RunRequest:
+    return dg.RunRequest(job_name="refresh_stripe_days", partition_key=day,
+                         asset_selection=[dg.AssetKey.from_user_string(asset)])
 
 
 def test_a_refund_of_a_months_old_charge_refreshes_that_charge_day_and_refund_rates(world: World):

@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import dagster as dg
+
+from stripe_assets.automation.waiting_runs import Relied
+
 CURSOR_VERSION = 1
 
 
@@ -25,6 +29,8 @@ class EventsCursor:
     seen: tuple[str, ...] = ()
     # [lo, hi) windows of older events not read yet because a tick hit its page budget.
     backlog: tuple[tuple[int, int], ...] = ()
+    # Refreshes left out because a waiting run covers them, until that run starts.
+    relied: tuple[Relied, ...] = ()
 
     def oldest_unread(self, overlap_seconds: int) -> int:
         """The oldest moment whose events the next tick still has to read."""
@@ -36,6 +42,11 @@ class EventsCursor:
             payload["seen"] = list(self.seen)
         if self.backlog:
             payload["backlog"] = [list(w) for w in self.backlog]
+        if self.relied:
+            payload["relied"] = [
+                [r.run_id, r.asset.to_user_string(), *(r.span or (None, None))]
+                for r in self.relied
+            ]
         return json.dumps(payload, separators=(",", ":"))
 
     @classmethod
@@ -51,6 +62,11 @@ class EventsCursor:
                 through=int(payload["through"]),
                 seen=tuple(str(i) for i in payload.get("seen", ())),
                 backlog=tuple((int(lo), int(hi)) for lo, hi in payload.get("backlog", ())),
+                relied=tuple(
+                    Relied(str(run_id), dg.AssetKey.from_user_string(str(asset)),
+                           (str(first), str(last)) if first and last else None)
+                    for run_id, asset, first, last in payload.get("relied", ())
+                ),
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise CursorError(

@@ -9,6 +9,7 @@ rendered in the API version of their time and lack expanded fields.
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -30,11 +31,19 @@ from stripe_assets.automation.retention import (
     retention_message,
 )
 from stripe_assets.automation.routing import Routing, route_events
-from stripe_assets.automation.run_requests import batch_id, change_requests, reload_requests
+from stripe_assets.automation.run_requests import (
+    again_requests,
+    batch_id,
+    change_requests,
+    reload_requests,
+)
 from stripe_assets.automation.waiting_runs import (
     ALL,
+    Relied,
+    as_waiting,
     not_waiting,
     request_span,
+    settle,
     waiting_spans,
 )
 from stripe_assets.jobs import refresh_stripe_days, refresh_stripe_full_tables
@@ -159,10 +168,15 @@ def build_stripe_events_sensor(
                 f"{len(result.backlog)} window(s) from {iso(min(lo for lo, _ in result.backlog))} "
                 "on are read on the next ticks."
             )
-        new_cursor = next_cursor(result, now, keep_unseen=routing.deferred_event_ids)
         routed_ids = [str(e["id"]) for e in result.new_events]
         requests = change_requests(routing, batch_id(routed_ids), launched_by=SENSOR_NAME)
-        requests, queued = not_waiting(requests, waiting_spans(context.instance))
+        still_relied, dropped = settle(context.instance, cursor.relied)
+        requests += _again(context.log, dropped, requests)
+        requests, queued, relied = not_waiting(requests, waiting_spans(context.instance))
+        new_cursor = replace(
+            next_cursor(result, now, keep_unseen=routing.deferred_event_ids),
+            relied=tuple(dict.fromkeys([*still_relied, *relied])),
+        )
         already = "; ".join(_describe(r) for r in queued)
         if not requests:
             return dg.SensorResult(
@@ -179,6 +193,21 @@ def build_stripe_events_sensor(
         return dg.SensorResult(run_requests=requests, cursor=new_cursor.to_json())
 
     return stripe_events_sensor
+
+
+def _again(
+    log: logging.Logger, dropped: list[Relied], requests: list[dg.RunRequest]
+) -> list[dg.RunRequest]:
+    """Refreshes left out on earlier ticks for queued runs that then ended without starting
+    (canceled, or failed to launch), unless this tick requests them anyway."""
+    again, _, _ = not_waiting(again_requests(dropped, SENSOR_NAME), as_waiting(requests))
+    if again:
+        runs = ", ".join(sorted({entry.run_id for entry in dropped}))
+        log.info(
+            f"Queued run(s) {runs} ended before they started; requesting again what they"
+            " would have refreshed: " + "; ".join(_describe(r) for r in again)
+        )
+    return again
 
 
 def _describe(request: dg.RunRequest) -> str:

@@ -10,6 +10,7 @@ import dagster as dg
 
 from stripe_assets.automation.ranges import contiguous_ranges, partition_run_request
 from stripe_assets.automation.routing import EVENTS, Routing
+from stripe_assets.automation.waiting_runs import ALL, Relied
 from stripe_assets.jobs import (
     DAY_TABLES,
     FULL_TABLES,
@@ -38,11 +39,33 @@ def change_requests(routing: Routing, batch: str, launched_by: str) -> list[dg.R
                 run_key=f"{table}:{first}:{last}:{batch}", tags=tags,
             ))
     for table in sorted(routing.full_refresh):
-        requests.append(dg.RunRequest(
-            run_key=f"{table}:{batch}", job_name=refresh_stripe_full_tables.name,
-            asset_selection=[stripe_table_key(table)], tags=tags,
+        requests.append(full_table_request(stripe_table_key(table), f"{table}:{batch}", tags))
+    return requests
+
+
+def again_requests(relied: Iterable[Relied], launched_by: str) -> list[dg.RunRequest]:
+    """The refreshes left out for waiting runs that were then canceled before they started.
+    One run key per canceled run and refresh: requested again once."""
+    tags = {LAUNCHED_BY_TAG: launched_by, REASON_TAG: "queued-run-canceled"}
+    requests = []
+    for entry in dict.fromkeys(relied):
+        table = entry.asset.path[-1]
+        if entry.span is ALL:
+            run_key = f"{table}:again:{entry.run_id}"
+            requests.append(full_table_request(entry.asset, run_key, tags))
+            continue
+        first, last = entry.span
+        requests.append(partition_run_request(
+            entry.asset, date.fromisoformat(first), date.fromisoformat(last),
+            job_name=refresh_stripe_days.name,
+            run_key=f"{table}:{first}:{last}:again:{entry.run_id}", tags=tags,
         ))
     return requests
+
+
+def full_table_request(asset_key: dg.AssetKey, run_key: str, tags: dict[str, str]) -> dg.RunRequest:
+    return dg.RunRequest(run_key=run_key, job_name=refresh_stripe_full_tables.name,
+                         asset_selection=[asset_key], tags=tags)
 
 
 def reload_requests(
@@ -66,9 +89,8 @@ def reload_requests(
         ))
         described.append(f"{table} {first}..{last_day}")
     for table in FULL_TABLES:
-        requests.append(dg.RunRequest(
-            run_key=f"{reason}:{table}:{run_key_suffix}", job_name=refresh_stripe_full_tables.name,
-            asset_selection=[stripe_table_key(table)], tags=tags,
-        ))
+        requests.append(
+            full_table_request(stripe_table_key(table), f"{reason}:{table}:{run_key_suffix}", tags)
+        )
         described.append(f"{table} (full refresh)")
     return requests, described

@@ -5,44 +5,95 @@ then, so it also covers what a later tick sees changed. On a busy account every 
 events on today's partitions; without this, each tick would queue one more run of the same
 partitions, and behind the `stripe_api` pool's one slot the queue could grow faster than it
 drains. Only runs not started count: a started run may have listed the day already.
+
+A request left out for a waiting run is remembered (`Relied`, in the sensor's cursor) until
+that run starts: if it ends without starting (canceled while queued), nothing would ever list
+those changes, so the next tick requests them again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import dagster as dg
 
 from stripe_assets.automation.ranges import RANGE_END_TAG, RANGE_START_TAG
 
 WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
+ENDED = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED,
+         dg.DagsterRunStatus.FAILURE)
 PARTITION_TAG = "dagster/partition"
 ALL = None  # a run of an unpartitioned table, or of every partition
 Span = tuple[str, str] | None  # first and last day (ISO), or ALL
 
 
-def waiting_spans(instance: dg.DagsterInstance) -> dict[dg.AssetKey, list[Span]]:
+@dataclass(frozen=True)
+class Relied:
+    """A refresh of `asset` over `span` left out because waiting run `run_id` covers it."""
+
+    run_id: str
+    asset: dg.AssetKey
+    span: Span
+
+
+# Waiting runs by asset: what each will refresh, and its run id.
+Waiting = Mapping[dg.AssetKey, list[tuple[Span, str]]]
+
+
+def waiting_spans(instance: dg.DagsterInstance) -> dict[dg.AssetKey, list[tuple[Span, str]]]:
     """What each waiting run will refresh, by asset: only runs that name their assets."""
-    spans: dict[dg.AssetKey, list[Span]] = {}
+    spans: dict[dg.AssetKey, list[tuple[Span, str]]] = {}
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=WAITING)):
         for key in run.asset_selection or ():
-            spans.setdefault(key, []).append(_span(run.tags))
+            spans.setdefault(key, []).append((_span(run.tags), run.run_id))
+    return spans
+
+
+def as_waiting(requests: Iterable[dg.RunRequest]) -> Waiting:
+    """Requests about to be made, as if they were waiting runs (with no run id)."""
+    spans: dict[dg.AssetKey, list[tuple[Span, str]]] = {}
+    for request in requests:
+        for key in request.asset_selection or ():
+            spans.setdefault(key, []).append((request_span(request), ""))
     return spans
 
 
 def not_waiting(
-    requests: Iterable[dg.RunRequest], waiting: Mapping[dg.AssetKey, list[Span]]
-) -> tuple[list[dg.RunRequest], list[dg.RunRequest]]:
-    """The requests no waiting run covers, and those it does (same asset, its days within)."""
-    kept, covered = [], []
+    requests: Iterable[dg.RunRequest], waiting: Waiting
+) -> tuple[list[dg.RunRequest], list[dg.RunRequest], list[Relied]]:
+    """The requests no waiting run covers, those it does (same asset, its days within), and
+    which run covers each asset of the latter."""
+    kept, covered, relied = [], [], []
     for request in requests:
         keys = request.asset_selection or []
         span = request_span(request)
-        if keys and all(_covers(waiting.get(key, []), span) for key in keys):
+        runs = [_covering_run(waiting.get(key, []), span) for key in keys]
+        if keys and all(run_id is not None for run_id in runs):
             covered.append(request)
+            relied += [Relied(run_id, key, span) for key, run_id in zip(keys, runs, strict=True)
+                       if run_id]  # not the requests of as_waiting, which have no run id
         else:
             kept.append(request)
-    return kept, covered
+    return kept, covered, relied
+
+
+def settle(
+    instance: dg.DagsterInstance, relied: Iterable[Relied]
+) -> tuple[list[Relied], list[Relied]]:
+    """Those still waiting on their run, and those whose run ended before it started
+    (canceled while queued, failed to launch, or deleted): nothing will list their changes,
+    so their refresh must be requested again. A run that started reads Stripe as it is then,
+    after the changes: it is forgotten, whatever its outcome."""
+    waiting, dropped = [], []
+    for entry in relied:
+        record = instance.get_run_record_by_id(entry.run_id)
+        status = record.dagster_run.status if record else None
+        if status in WAITING:
+            waiting.append(entry)
+        elif record is None or (status in ENDED and not record.start_time):
+            dropped.append(entry)
+    return waiting, dropped
 
 
 def request_span(request: dg.RunRequest) -> Span:
@@ -59,9 +110,17 @@ def _span(tags: Mapping[str, str], partition_key: str | None = None) -> Span:
     return ALL
 
 
-def _covers(spans: list[Span], wanted: Span) -> bool:
+def _covering_run(spans: list[tuple[Span, str]], wanted: Span) -> str | None:
+    """The id of a waiting run whose span covers `wanted`, if any."""
+    for span, run_id in spans:
+        if _covers(span, wanted):
+            return run_id
+    return None
+
+
+def _covers(span: Span, wanted: Span) -> bool:
     if wanted is ALL:
-        return ALL in spans
+        return span is ALL
     first, last = wanted
     # ISO days compare as text; a waiting run of all partitions covers any day.
-    return any(s is ALL or (s[0] <= first and last <= s[1]) for s in spans)
+    return span is ALL or (span[0] <= first and last <= span[1])
