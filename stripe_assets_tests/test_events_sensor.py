@@ -184,7 +184,7 @@ def test_a_refresh_left_to_a_queued_run_is_requested_again_if_that_run_is_cancel
     tick2, log = world.tick(tick1.cursor)
     assert requested(tick2) == {("stripe/refunds", today)}
     request = (tick2.run_requests or [])[0]
-    assert request.tags["stripe_assets/reason"] == "queued-run-canceled"
+    assert request.tags["stripe_assets/reason"] == "queued-run-never-started"
     assert f"Queued run(s) {queued['stripe/refunds'].run_id} ended before they started" \
         in log.text()
 
