@@ -7,6 +7,7 @@ import threading
 import time
 from itertools import pairwise
 
+from stripe_assets.sandbox.stats import RateLimiter as SandboxLimit
 from stripe_assets.stripe_client.rate_limiter import HEADROOM, RateLimiter
 from stripe_assets.stripe_client.shared_pace import UNUSED_FOR_SECONDS, SharedPace
 
@@ -98,6 +99,41 @@ def test_a_burst_of_429s_slows_the_pace_once_and_calm_restores_it():
     t.now += 30
     limiter.acquire()
     assert limiter.rate == limiter.max_rate
+
+
+def send_against(server: SandboxLimit, limiter: RateLimiter, t: FakeTime,
+                 until: float) -> list[float]:
+    """Requests paced by `limiter` until `until`, answered at once; the times of the 429s."""
+    rejected = []
+    while t.now < until:
+        limiter.acquire()
+        if not server.admit(t.now):
+            rejected.append(t.now)
+            limiter.slow_down()
+    return rejected
+
+
+def test_a_limit_far_below_the_pace_is_reached_after_one_second_of_429s_not_five():
+    # A live key paced at 95/s against an account that allows 25/s (Stripe's per-endpoint
+    # default, or an app using the rest): after a second of sending, the server has shown
+    # what it lets through, and the pace goes there at the next slow-down.
+    t = FakeTime()
+    limiter = RateLimiter(100, clock=t.clock, sleep=t.sleep)
+    account = SandboxLimit(25)  # the sandbox's own limiter: at most 25 in any sliding second
+    rejected = send_against(account, limiter, t, until=1.5)
+    assert rejected[0] < 0.3  # the first 429: only a quarter off, nothing measured yet
+    assert limiter.rate <= 25
+    # A quarter off per second of 429s took five steps and 126 429s in these 5 s.
+    assert len(rejected + send_against(account, limiter, t, until=5.0)) < 80
+
+
+def test_a_429_early_in_a_stretch_takes_only_a_quarter_off():
+    t = FakeTime()
+    limiter = RateLimiter(100, clock=t.clock, sleep=t.sleep)
+    for _ in range(10):
+        limiter.acquire()
+    limiter.slow_down()  # ten requests sent in 0.1 s say nothing of the account's room
+    assert limiter.rate == limiter.max_rate * 0.75
 
 
 def test_threads_share_one_budget():

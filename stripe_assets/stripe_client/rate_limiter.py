@@ -5,9 +5,12 @@ spaced evenly at 95% of the limit (`HEADROOM`), and never more than that many le
 sliding second, even after a stall: a server counting in sliding windows sees no burst to
 answer with 429s.
 
-A 429 means someone else (a dashboard user, the account's own app) uses the budget too: the
-pace drops by a quarter, at most once per second (a burst of 429s is one signal, not ten), and
-recovers by 10% of the ceiling per calm second.
+A 429 means someone else (a dashboard user, the account's own app) uses the budget too, or the
+account allows less than the pace (Stripe's 25/s per endpoint): at most once per second (a
+burst of 429s is one signal, not ten) the pace drops by a quarter, or straight to what the
+server let through in the last second once that can be seen, and it recovers by 10% of the
+ceiling per calm second. Other processes sharing the pace are not in that count: with them
+the drop can go deeper than needed, and the recovery brings it back.
 
 Given a `SharedPace`, the pace (next slot, 429 slow-down) is the account's, shared with every
 other process on the machine reading it with the same key: concurrent runs take turns at one
@@ -48,6 +51,8 @@ class RateLimiter:
         # A shared pace further ahead than two slowest paces is from another boot's clock.
         self._longest_wait = 2.0 / (self.max_rate * MIN_FRACTION) + 1.0
         self._sent: deque[float] = deque()  # this process's release times in the last second
+        self._rejected: deque[float] = deque()  # and the times of the 429s it was answered
+        self._sending_since = now  # start of the current stretch without an idle second
         self._per_second = max(1, int(self.max_rate))
         self._lock = threading.Lock()
 
@@ -66,8 +71,9 @@ class RateLimiter:
         while True:
             with self._lock, self._current() as (pace, now):
                 self._recover(pace, now)
-                while self._sent and now - self._sent[0] >= 1.0:
-                    self._sent.popleft()
+                _forget_older_than_a_second(self._sent, now)
+                if not self._sent:
+                    self._sending_since = now  # idle for a second or more: a new stretch
                 wait = pace.next_slot - now
                 if len(self._sent) >= self._per_second:
                     wait = max(wait, self._sent[0] + 1.0 - now)
@@ -79,12 +85,26 @@ class RateLimiter:
             waited += wait
 
     def slow_down(self) -> None:
-        """A 429 arrived: slow the pace, once per second at most."""
+        """A 429 arrived: slow the pace, once per second at most.
+
+        By a quarter; or, when this process has been sending for a second or more, down to
+        what the server let through in the last second (sent minus 429s): that is what the
+        account has room for, so a limit far below the pace (Stripe's 25/s per endpoint under
+        a live key's 100/s, or an app using most of the budget) is reached in one step, not
+        in five seconds of 429s.
+        """
         with self._lock, self._current() as (pace, now):
+            self._rejected.append(now)
+            _forget_older_than_a_second(self._rejected, now)
             if now - pace.last_decrease < 1.0:
                 return
             pace.last_decrease = now
-            pace.fraction = max(MIN_FRACTION, pace.fraction * DECREASE)
+            fraction = pace.fraction * DECREASE
+            _forget_older_than_a_second(self._sent, now)
+            if self._sent and now - self._sending_since >= 1.0:
+                admitted = len(self._sent) - len(self._rejected)
+                fraction = min(fraction, admitted / self.limit)
+            pace.fraction = max(MIN_FRACTION, fraction)
             pace.next_slot = max(pace.next_slot, now) + 1.0 / self._rate_of(pace)
 
     @contextmanager
@@ -115,3 +135,8 @@ class RateLimiter:
         pace.last_update = now
         if pace.fraction < 1.0 and now - pace.last_decrease >= 1.0:
             pace.fraction = min(1.0, pace.fraction + elapsed * RECOVERY_PER_SECOND)
+
+
+def _forget_older_than_a_second(times: deque[float], now: float) -> None:
+    while times and now - times[0] >= 1.0:
+        times.popleft()
