@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+import requests
 
 from stripe_assets.automation.retention import RETENTION_SECONDS, first_fetchable_day
 from stripe_assets.sandbox import SandboxConfig
@@ -206,13 +207,23 @@ def test_events_warn_when_only_the_end_of_the_day_before_stripes_30_days_came_ba
     """Stripe keeps events from 30 days before *now*, mid-day: the day before the first
     fetchable one comes back partial, which does not mean the server keeps more days."""
     config = SandboxConfig(customers=40, charges=900, days=35, event_retention_days=30)
-    server = sandbox_factory(config)
+    offset = [0.0]
+    server = sandbox_factory(config, clock=lambda: time.time() + offset[0])
     now = time.time()
     fetchable_at = ts(first_fetchable_day(int(now)).isoformat())
+    # However late in the UTC day, that partial day has an event: a refund made in its last
+    # second (the sandbox's clock set back for it; the generated ones may all be earlier).
+    charge = next(c for c in server.account.objects("charges")
+                  if c["status"] == "succeeded" and not c["refunded"]
+                  and c["created"] < fetchable_at - 1)
+    offset[0] = fetchable_at - 1 - time.time()
+    refunded = requests.post(f"{server.url}/v1/refunds", data={"charge": charge["id"]},
+                             auth=("sk_test_writer", ""), timeout=30)
+    offset[0] = 0.0
+    assert refunded.status_code == 200, refunded.text
     partial = [e["created"] for e in server.account.objects("events")
                if e["created"] < fetchable_at]
-    if not partial:
-        pytest.skip("no sandbox event between 30 days ago and that day's end (close to midnight)")
+    assert partial
     assert min(partial) >= now - RETENTION_SECONDS - 60  # the sandbox keeps what Stripe keeps
     (outcome,) = load_everything(server, tmp_path / "stripe.duckdb", names=["events"])
     assert outcome.ok
