@@ -13,9 +13,10 @@ from dagster._core.events import DagsterEvent, DagsterEventType
 
 from stripe_assets.assets.partitions import daily_partitions
 from stripe_assets.automation.events_sensor import _log_skipped
+from stripe_assets.automation.ranges import partition_run_request
 from stripe_assets.automation.retention import first_fetchable_day
 from stripe_assets.automation.routing import route_events
-from stripe_assets.jobs import DAY_TABLES
+from stripe_assets.jobs import DAY_TABLES, refresh_stripe_days
 from stripe_assets.sandbox import SandboxServer
 from stripe_assets.sandbox.activity import Activity
 from stripe_assets.stripe_client import StripeRetriesExhaustedError
@@ -170,8 +171,10 @@ def test_a_refresh_left_to_a_queued_run_is_requested_again_if_that_run_is_cancel
     charge = next(c for c in world.server.account.objects("charges")
                   if c["status"] == "succeeded" and c["amount_refunded"] == 0)
     today = TODAY.isoformat()
-    queued = {"stripe/refunds": queue(world, partition_request("stripe/refunds", today)),
-              "stripe/events": queue(world, partition_request("stripe/events", today))}
+    queued = {table: queue(world, partition_run_request(
+                  dg.AssetKey.from_user_string(table), TODAY, TODAY,
+                  job_name=refresh_stripe_days.name, run_key=None, tags={}))
+              for table in ("stripe/refunds", "stripe/events")}
     world.clock.now += 60
     world.post("/v1/refunds", {"charge": charge["id"]})
     world.clock.now += 60
@@ -192,10 +195,6 @@ def test_a_refresh_left_to_a_queued_run_is_requested_again_if_that_run_is_cancel
     tick3, _ = world.tick(tick2.cursor)
     assert not tick3.run_requests
 
-
-def partition_request(asset: str, day: str) -> dg.RunRequest:
-    return dg.RunRequest(job_name="refresh_stripe_days", partition_key=day,
-                         asset_selection=[dg.AssetKey.from_user_string(asset)])
 
 
 def test_a_refund_of_a_months_old_charge_refreshes_that_charge_day_and_refund_rates(world: World):

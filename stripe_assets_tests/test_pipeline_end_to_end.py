@@ -15,6 +15,7 @@ from stripe_assets.automation.retention import RETENTION_SECONDS, first_fetchabl
 from stripe_assets.sandbox import SandboxConfig
 from stripe_assets_tests.io_support import ts
 from stripe_assets_tests.pipeline import load_everything, rows, sandbox_days
+from stripe_assets_tests.sensor_support import AUTH
 
 TABLES = ["stripe.customers", "stripe.charges", "stripe.payment_intents", "stripe.setup_intents",
           "stripe.refunds", "stripe.payouts", "stripe.payment_links", "stripe.payment_methods",
@@ -218,7 +219,7 @@ def test_events_warn_when_only_the_end_of_the_day_before_stripes_30_days_came_ba
                   and c["created"] < fetchable_at - 1)
     offset[0] = fetchable_at - 1 - time.time()
     refunded = requests.post(f"{server.url}/v1/refunds", data={"charge": charge["id"]},
-                             auth=("sk_test_writer", ""), timeout=30)
+                             auth=AUTH, timeout=30)
     offset[0] = 0.0
     assert refunded.status_code == 200, refunded.text
     partial = [e["created"] for e in server.account.objects("events")

@@ -41,21 +41,24 @@ class Relied:
 Waiting = Mapping[dg.AssetKey, list[tuple[Span, str]]]
 
 
-def waiting_spans(instance: dg.DagsterInstance) -> dict[dg.AssetKey, list[tuple[Span, str]]]:
+def waiting_spans(instance: dg.DagsterInstance) -> Waiting:
     """What each waiting run will refresh, by asset: only runs that name their assets."""
-    spans: dict[dg.AssetKey, list[tuple[Span, str]]] = {}
-    for run in instance.get_runs(filters=dg.RunsFilter(statuses=WAITING)):
-        for key in run.asset_selection or ():
-            spans.setdefault(key, []).append((_span(run.tags), run.run_id))
-    return spans
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=WAITING))
+    return _by_asset((run.asset_selection or (), _span(run.tags), run.run_id) for run in runs)
 
 
 def as_waiting(requests: Iterable[dg.RunRequest]) -> Waiting:
     """Requests about to be made, as if they were waiting runs (with no run id)."""
+    return _by_asset((r.asset_selection or (), request_span(r), "") for r in requests)
+
+
+def _by_asset(
+    refreshes: Iterable[tuple[Iterable[dg.AssetKey], Span, str]]
+) -> dict[dg.AssetKey, list[tuple[Span, str]]]:
     spans: dict[dg.AssetKey, list[tuple[Span, str]]] = {}
-    for request in requests:
-        for key in request.asset_selection or ():
-            spans.setdefault(key, []).append((request_span(request), ""))
+    for keys, span, run_id in refreshes:
+        for key in keys:
+            spans.setdefault(key, []).append((span, run_id))
     return spans
 
 

@@ -535,11 +535,14 @@ class _Generator:
 
     # -- setup intents (cards saved for later, sometimes by guests)
 
-    def _canceled_at(self, rng: Rng, created: int) -> int | None:
-        """When an abandoned intent is canceled (a day later on average), or None if that is
-        after the end of history: then it has not happened yet."""
+    def _if_canceled(self, rng: Rng, created: int, status: str) -> tuple[str, int | None]:
+        """The status and `canceled_at` of an intent drawn with `status`: a canceled one is
+        canceled a day later on average; if that is after the end of history, it has not
+        happened yet, and the intent is still open (requires_payment_method)."""
+        if status != "canceled":
+            return status, None
         when = created + int(rng.expovariate(1 / DAY))
-        return when if when < self.end_ts else None
+        return (status, when) if when < self.end_ts else ("requires_payment_method", None)
 
     def _setup_intents(self) -> None:
         rng = Rng(self.config.seed, "setup_intents")
@@ -553,9 +556,7 @@ class _Generator:
             customer = None if rng.random() < 0.12 else self._pick_customer(rng, t)
             status = rng.choices(status_names, cum_weights=status_cum)[0]
             seti_id = rng.id("seti")
-            canceled_at = self._canceled_at(rng, t) if status == "canceled" else None
-            if status == "canceled" and canceled_at is None:
-                status = "requires_payment_method"  # abandoned after the end: still open
+            status, canceled_at = self._if_canceled(rng, t, status)
             pm: _Pm | None = None
             attach_to = None
             if status in ("succeeded", "requires_action", "processing"):
@@ -885,9 +886,7 @@ class _Generator:
                     "type": "use_stripe_sdk",
                     "use_stripe_sdk": {"type": "three_d_secure_redirect", "source": rng.id("src")},
                 }
-            canceled_at = self._canceled_at(rng, t) if status == "canceled" else None
-            if status == "canceled" and canceled_at is None:
-                status = "requires_payment_method"  # abandoned after the end: still open
+            status, canceled_at = self._if_canceled(rng, t, status)
             pi = shapes.payment_intent(
                 pi_id,
                 t,
