@@ -4,14 +4,13 @@ The spool holds one list envelope (``{"data": [...]}``) per line; DuckDB reads i
 ``read_json_objects``, splitting the file across its threads. Each step is one SQL statement
 over every object at once (no Python per row), straight from the spool (no staged copy):
 
-1. discover: ``json_keys(page, '$.data[*]')`` zipped with ``json_type(page, '$.data[*].*')``,
-   grouped by (field, JSON type);
-2. census: count the objects and, for the fields holding only numbers, their range and whether
-   any has a fraction (``json_transform`` of those fields to JSON text);
-3. decide each field's column type (``type_mapping``) and evolve the table (``schema``);
-4. insert: ``json_transform`` each page once into a list of structs of the column types,
+1. survey (``survey.py``): per page, ``json_structure`` (each field's kinds) and a
+   ``json_transform`` of the integer fields to HUGEINT (their range), pages with equal
+   structures grouped; a census by regex only for number fields that pass could not range;
+2. decide each field's column type (``type_mapping``) and evolve the table (``schema``);
+3. insert: ``json_transform`` each page once into a list of structs of the column types,
    unnested into rows, ``INSERT INTO ... BY NAME``;
-5. verify: every non-null value arrived, every row is inside the partition being written.
+4. verify: every number arrived, every row is inside the partition being written.
 
 The insert runs with ``preserve_insertion_order`` off, so that each thread writes its own row
 groups (with it on, DuckDB stores the rows with one thread); rows have no order in a table.
@@ -24,7 +23,6 @@ import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -47,12 +45,12 @@ from .sql import (
     table_name,
     time_partition_column,
 )
+from .survey import Survey, pages_sql, survey_spool
 from .type_mapping import (
     TIMESTAMPTZ,
     VARCHAR,
     FieldStats,
     FieldType,
-    NumericStats,
     convert_sql,
     decide_field_type,
     json_transform_type,
@@ -69,69 +67,6 @@ _log = logging.getLogger(__name__)
 
 class StripeWriteError(ValueError):
     """The spooled objects cannot be written as they are; the message says why and where."""
-
-
-def _pages(path: str) -> str:
-    """The spool as a table of page envelopes (column ``json``), one per line."""
-    return f"read_json_objects({quote_literal(path)}, format='newline_delimited')"
-
-
-def _discover(connection, pages: str) -> dict[str, FieldStats]:
-    """Per field: how many values of each JSON type it has."""
-    # Both wildcards visit the objects, and their members, in the same order.
-    rows = connection.execute(
-        "SELECT k, t, count(*) FROM (SELECT unnest(flatten(json_keys(json, '$.data[*]'))) AS k,"
-        f" unnest(json_type(json, '$.data[*].*')) AS t FROM {pages}) GROUP BY k, t"
-    ).fetchall()
-    stats: dict[str, FieldStats] = {}
-    for key, json_type, n in rows:
-        stats.setdefault(key, FieldStats(key)).counts[json_type] = n
-    return stats
-
-
-def _census(connection, pages: str, stats: Mapping[str, FieldStats]) -> int:
-    """Count the objects; for fields holding only numbers: integer range, integers beyond
-    HUGEINT, values with fractions (into ``stats``)."""
-    numeric = [key for key, s in stats.items() if s.only_numbers]
-    # Any field will do to count the objects; `id` is in every Stripe object.
-    fields = numeric or ["id"]
-    structure = quote_literal(json.dumps({"data": [dict.fromkeys(fields, "JSON")]}))
-    aggregates = ["count(*)"]
-    for key in numeric:
-        text = f"CAST(v.{quote_ident(key)} AS VARCHAR)"
-        is_int = f"regexp_full_match({text}, '-?[0-9]+')"
-        is_number = f"regexp_full_match({text}, '-?[0-9][0-9.eE+-]*')"
-        as_int = f"TRY_CAST({text} AS HUGEINT)"
-        aggregates += [
-            f"count(*) FILTER (WHERE {is_number} AND NOT {is_int})",
-            f"count(*) FILTER (WHERE {is_int})",
-            f"count(*) FILTER (WHERE {is_int} AND {as_int} IS NULL)",
-            f"min({as_int}) FILTER (WHERE {is_int})",
-            f"max({as_int}) FILTER (WHERE {is_int})",
-        ]
-    row = connection.execute(
-        f"SELECT {', '.join(aggregates)} FROM"
-        f" (SELECT unnest(json_transform(json, {structure}).data) AS v FROM {pages})"
-    ).fetchall()[0]
-    for index, key in enumerate(numeric):
-        stats[key].numbers = NumericStats(*row[1 + 5 * index : 6 + 5 * index])
-    return int(row[0])
-
-
-def _first_key_order(path: Path) -> list[str]:
-    """The fields of the first object, in Stripe's order; empty pages (a window with nothing
-    in it) come first in the spool as often as not. Read here, one page, not by DuckDB: its
-    parallel scan parses much of the spool before a LIMIT 1 stops it (0.09 s of a 1.5 s write
-    of 50,000 charges)."""
-    with open(path, "rb") as spool:
-        for line in spool:
-            try:
-                data = json.loads(line).get("data")
-            except (ValueError, AttributeError):
-                continue  # the discovery pass read every page: order is all that is at stake
-            if isinstance(data, list) and data and isinstance(data[0], dict) and data[0]:
-                return list(data[0])
-    return []
 
 
 @contextlib.contextmanager
@@ -175,19 +110,16 @@ def write_stripe_objects(
     try:
         extras = _extra_columns(objects.extra_columns)
         path = objects.spool.finish()
-        pages = _pages(str(path))
-        count, stats, keys = 0, {}, []
+        pages = pages_sql(path)
+        survey = Survey()
         if path.stat().st_size:
             try:
-                stats = _discover(connection, pages)
+                survey = survey_spool(connection, path, f"The Stripe objects for {where}")
             except duckdb.Error as error:
                 raise StripeWriteError(
                     f"Could not read the spooled Stripe pages for {where} from {path}: {error}"
                 ) from error
-            keys = _ordered_keys(_first_key_order(path), stats)
-            # Before any statement that names the fields: DuckDB would fail on a case clash.
-            check_column_names(keys, f"The Stripe objects for {where}")
-            count = _census(connection, pages, stats)
+        count, stats, keys = survey.objects, survey.fields, survey.keys
         if count != objects.spool.object_count:
             raise StripeWriteError(
                 f"The spool for {where} recorded {objects.spool.object_count} objects but its"
@@ -200,7 +132,7 @@ def write_stripe_objects(
         if count == 0:
             return _write_empty(connection, table_slice, objects, extras)
 
-        _check_keys(keys, stats, count, extras, where)
+        _check_keys(keys, survey, extras, where)
         batch = [BatchColumn(key, decide_field_type(stats[key])) for key in keys]
         batch += _absent_core_columns(objects, keys)
         batch += [
@@ -260,19 +192,8 @@ def _newest_first(columns: Sequence[str]) -> str:
     return f" ORDER BY {', '.join(order)}" if order else ""
 
 
-def _ordered_keys(first: Sequence[str], stats: Mapping[str, FieldStats]) -> list[str]:
-    """Columns in the order Stripe sends them (the first object's), then the rest by name."""
-    ordered = [key for key in dict.fromkeys(first) if key in stats]
-    seen = set(ordered)
-    return ordered + sorted(key for key in stats if key not in seen)
-
-
 def _check_keys(
-    keys: Sequence[str],
-    stats: Mapping[str, FieldStats],
-    count: int,
-    extras: Sequence[tuple[str, str, Any]],
-    where: str,
+    keys: Sequence[str], survey: Survey, extras: Sequence[tuple[str, str, Any]], where: str
 ) -> None:
     lower = {key.lower() for key in keys}
     clashes = [n for n in (*RESERVED_COLUMNS, *(e[0] for e in extras)) if n.lower() in lower]
@@ -281,7 +202,7 @@ def _check_keys(
             f"The Stripe objects for {where} have fields named {clashes}, which this IO manager"
             " adds itself (or the asset's extra_columns add): rename the extra column."
         )
-    with_id = stats["id"].counts.get("VARCHAR", 0) if "id" in stats else 0
+    count, with_id = survey.objects, survey.with_string_id
     if with_id < count:
         raise StripeWriteError(
             f"{count - with_id} of the {count} Stripe objects for {where} have no string `id`."
@@ -299,11 +220,16 @@ def _verify(
     loaded_at: datetime,
     where: str,
 ) -> None:
-    """Fail (and so roll back) unless every value arrived and every row is in the slice."""
+    """Fail (and so roll back) unless every value arrived and every row is in the slice.
+
+    Only numbers can fail to convert (to an integer or time column): strings, booleans and
+    nested values go to VARCHAR, BOOLEAN or JSON columns, which take any value of their kinds.
+    The survey counted the numbers; those are the counts checked here."""
     predicate = partition_predicate(table_slice) or "TRUE"
-    counts = ", ".join(f"count({quote_ident(key)})" for key in keys)
+    numbers = {key: n.count for key in keys if (n := stats[key].numbers) is not None}
+    counts = "".join(f", count({quote_ident(key)})" for key in numbers)
     row = connection.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE NOT coalesce({predicate}, false)), {counts}"
+        f"SELECT count(*), count(*) FILTER (WHERE NOT coalesce({predicate}, false)){counts}"
         f" FROM {table_name(table_slice, current_catalog(connection))}"
         f" WHERE {quote_ident(LOADED_AT_COLUMN)} = $1",
         [loaded_at],
@@ -311,9 +237,9 @@ def _verify(
     assert row is not None
     written, outside, *present = row
     lost = {
-        key: stats[key].non_null - got
-        for key, got in zip(keys, present, strict=True)
-        if got < stats[key].non_null
+        key: expected - got
+        for (key, expected), got in zip(numbers.items(), present, strict=True)
+        if got < expected
     }
     if written != count or lost:
         raise StripeWriteError(

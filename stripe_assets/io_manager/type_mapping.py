@@ -123,13 +123,17 @@ def is_time_field(name: str) -> bool:
 
 @dataclass
 class NumericStats:
-    """What the numeric pass learnt about the number values of one field."""
+    """What the survey learnt about the number values of one field."""
 
     floats: int = 0  # values with a fraction or exponent
     integers: int = 0  # values written as integers (of any size)
     beyond_int128: int = 0  # integers that do not fit HUGEINT
     min_int: int | None = None
     max_int: int | None = None
+
+    @property
+    def count(self) -> int:
+        return self.floats + self.integers
 
     @property
     def max_abs_int(self) -> int | None:
@@ -140,24 +144,26 @@ class NumericStats:
 
 @dataclass
 class FieldStats:
-    """Counts of a field's values by DuckDB ``json_type`` (NULL, BOOLEAN, VARCHAR, OBJECT, ...)."""
+    """The kinds of a field's values in one write, by DuckDB ``json_structure`` name: NULL,
+    BOOLEAN, VARCHAR, UBIGINT, BIGINT, HUGEINT, DOUBLE; OBJECT and ARRAY for nested values; JSON
+    where the values of one page already differ in kind."""
 
     name: str
-    counts: dict[str, int] = field(default_factory=dict)
+    kinds: set[str] = field(default_factory=set)
     numbers: NumericStats | None = None
 
     @property
-    def non_null(self) -> int:
-        return sum(n for kind, n in self.counts.items() if kind != "NULL")
+    def has_values(self) -> bool:
+        return bool(self.kinds - {"NULL"})
 
     @property
     def only_numbers(self) -> bool:
         """Every non-null value is a number: the column type depends on their range."""
-        kinds = {kind for kind, n in self.counts.items() if kind != "NULL" and n}
+        kinds = self.kinds - {"NULL"}
         return bool(kinds) and kinds <= NUMERIC_JSON_TYPES
 
 
-NUMERIC_JSON_TYPES = frozenset({"UBIGINT", "BIGINT", "DOUBLE"})
+NUMERIC_JSON_TYPES = frozenset({"UBIGINT", "BIGINT", "HUGEINT", "DOUBLE"})
 _CATEGORY = {
     "BOOLEAN": "boolean",
     "VARCHAR": "string",
@@ -165,8 +171,9 @@ _CATEGORY = {
     "ARRAY": "nested",
     "UBIGINT": "number",
     "BIGINT": "number",
+    "HUGEINT": "number",
     "DOUBLE": "number",
-}
+}  # anything else (JSON: values of several kinds) is "mixed"
 
 
 @dataclass(frozen=True)
@@ -181,11 +188,11 @@ class FieldType:
 def decide_field_type(stats: FieldStats) -> FieldType:
     """The first matching rule of ``FIELD_RULES`` for the values of one field in one write."""
     if stats.name == "id":
-        return FieldType(VARCHAR, null_only=stats.non_null == 0)
-    categories = {_CATEGORY[kind] for kind, n in stats.counts.items() if kind != "NULL" and n}
+        return FieldType(VARCHAR, null_only=not stats.has_values)
+    categories = {_CATEGORY.get(kind, "mixed") for kind in stats.kinds if kind != "NULL"}
     if not categories:
         return FieldType(TIMESTAMPTZ if is_time_field(stats.name) else VARCHAR, null_only=True)
-    if len(categories) > 1:
+    if len(categories) > 1 or "mixed" in categories:
         return FieldType(JSON)
     (category,) = categories
     if category == "boolean":
