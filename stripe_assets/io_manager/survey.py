@@ -15,7 +15,7 @@ integer in the first page) get a second pass over just those fields, the census:
 JSON text, classified by regex. A spool of Stripe objects seldom needs it.
 
 It replaced grouping ``json_keys`` x ``json_type`` of every field of every object, then the census
-of every number field: 0.62 s -> 0.3 s for 50,000 charges (benchmarks/README.md).
+of every number field: 0.43 + 0.22 s -> 0.40 s for 50,000 charges (benchmarks/README.md).
 """
 
 from __future__ import annotations
