@@ -62,6 +62,8 @@ RULE_CASES: dict[str, tuple[Any, Any, str]] = {
     # field: (value in the first object, value in the second, expected column type)
     "nothing": (None, None, VARCHAR),
     "expires_at": (None, None, TIMESTAMPTZ),  # a NULL-only time field
+    "application_fee_amount": (None, None, BIGINT),  # a NULL-only amount field
+    "amount_details": (None, None, VARCHAR),  # an object when present, not an amount
     "paid": (True, False, "BOOLEAN"),
     "status": ("succeeded", "ünïcödé ✓", VARCHAR),
     "updated": (T, T + 1, TIMESTAMPTZ),

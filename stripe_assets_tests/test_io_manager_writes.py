@@ -71,21 +71,43 @@ def test_field_absent_from_a_batch_is_null_and_values_go_to_columns_by_name(db):
 
 
 def test_null_only_column_takes_the_type_of_its_first_real_values(db):
-    day2 = [charge(1, ts("2024-01-02", 1), application_fee_amount=None, canceled_at=None)]
-    day3 = [charge(2, ts("2024-01-03", 1), application_fee_amount=42, canceled_at=1704250000)]
+    nulls = {"application_fee_amount": None, "canceled_at": None, "fee_rate": None}
+    values = {"application_fee_amount": 42, "canceled_at": 1704250000, "fee_rate": 0.029}
+    day2 = [charge(1, ts("2024-01-02", 1), **nulls)]
+    day3 = [charge(2, ts("2024-01-03", 1), **values)]
     asset = charges_asset(OURS, {"2024-01-02": day2, "2024-01-03": day3})
     run(db, [asset], "2024-01-02")
-    assert column_types(db, "stripe.charges")["application_fee_amount"] == "VARCHAR"
-    assert column_types(db, "stripe.charges")["canceled_at"] == "TIMESTAMP WITH TIME ZONE"
+    types = column_types(db, "stripe.charges")
+    # Placeholders by name: a time, an amount (so that sums work before any fee), else VARCHAR.
+    assert types["canceled_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["application_fee_amount"] == "BIGINT"
+    assert types["fee_rate"] == "VARCHAR"
+    assert query(db, "SELECT sum(application_fee_amount) FROM stripe.charges") == [(None,)]
 
     result = run(db, [asset], "2024-01-03")
 
     types = column_types(db, "stripe.charges")
     assert types["application_fee_amount"] == "BIGINT"
     assert types["canceled_at"] == "TIMESTAMP WITH TIME ZONE"
-    assert metadata(result)["columns_retyped"] == {"application_fee_amount": "VARCHAR -> BIGINT"}
-    rows = query(db, "SELECT application_fee_amount, epoch(canceled_at) FROM stripe.charges")
-    assert sorted(rows, key=str) == sorted([(None, None), (42, 1704250000.0)], key=str)
+    assert types["fee_rate"] == "DOUBLE"
+    assert metadata(result)["columns_retyped"] == {"fee_rate": "VARCHAR -> DOUBLE"}
+    rows = query(
+        db, "SELECT application_fee_amount, epoch(canceled_at), fee_rate FROM stripe.charges"
+    )
+    assert sorted(rows, key=str) == sorted([(None, None, None), (42, 1704250000.0, 0.029)], key=str)
+
+
+def test_a_null_only_amount_column_takes_fractions_when_they_come(db):
+    day2 = [charge(1, ts("2024-01-02", 1), amount_tip=None)]
+    day3 = [charge(2, ts("2024-01-03", 1), amount_tip=2.5)]
+    asset = charges_asset(OURS, {"2024-01-02": day2, "2024-01-03": day3})
+    run(db, [asset], "2024-01-02")
+    assert column_types(db, "stripe.charges")["amount_tip"] == "BIGINT"
+
+    result = run(db, [asset], "2024-01-03")
+
+    assert metadata(result)["columns_retyped"] == {"amount_tip": "BIGINT -> DOUBLE"}
+    assert sorted(query(db, "SELECT amount_tip FROM stripe.charges"), key=str) == [(2.5,), (None,)]
 
 
 def test_conflicting_types_widen_losslessly_instead_of_failing(db):
