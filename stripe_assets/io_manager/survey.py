@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from .schema import check_column_names
 from .sql import quote_ident, quote_literal
 from .type_mapping import FieldStats, NumericStats
@@ -47,7 +49,7 @@ def pages_sql(path: str | Path) -> str:
     return f"read_json_objects({quote_literal(str(path))}, format='newline_delimited')"
 
 
-def survey_spool(connection, path: Path, what: str) -> Survey:
+def survey_spool(connection: duckdb.DuckDBPyConnection, path: Path, what: str) -> Survey:
     """Fields, their kinds and number ranges, and the object count of the spool at ``path``.
 
     Fails (naming ``what``) on fields that differ only in case before any statement names them:
@@ -160,7 +162,9 @@ def _integer_stats(pages: Sequence[tuple[Any, Any, int]]) -> NumericStats:
     )
 
 
-def census(connection, path: Path, fields: Sequence[str]) -> Mapping[str, NumericStats]:
+def census(
+    connection: duckdb.DuckDBPyConnection, path: Path, fields: Sequence[str]
+) -> Mapping[str, NumericStats]:
     """For number fields: integer range, integers beyond HUGEINT, values with fractions."""
     structure = quote_literal(json.dumps({"data": [dict.fromkeys(fields, "JSON")]}))
     aggregates = []
