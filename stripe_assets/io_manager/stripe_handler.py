@@ -132,7 +132,7 @@ def write_stripe_objects(
         if count == 0:
             return _write_empty(connection, table_slice, objects, extras)
 
-        _check_keys(keys, survey, extras, where)
+        _check_keys(survey, extras, where)
         batch = [BatchColumn(key, decide_field_type(stats[key])) for key in keys]
         batch += _absent_core_columns(objects, keys)
         batch += [
@@ -192,10 +192,8 @@ def _newest_first(columns: Sequence[str]) -> str:
     return f" ORDER BY {', '.join(order)}" if order else ""
 
 
-def _check_keys(
-    keys: Sequence[str], survey: Survey, extras: Sequence[tuple[str, str, Any]], where: str
-) -> None:
-    lower = {key.lower() for key in keys}
+def _check_keys(survey: Survey, extras: Sequence[tuple[str, str, Any]], where: str) -> None:
+    lower = {key.lower() for key in survey.keys}
     clashes = [n for n in (*RESERVED_COLUMNS, *(e[0] for e in extras)) if n.lower() in lower]
     if clashes:
         raise StripeWriteError(
