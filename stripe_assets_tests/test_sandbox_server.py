@@ -224,6 +224,7 @@ def test_admin_settings_change_latency_and_rate_limit(
     assert requests.post(settings, json={"rate_limit": 1, "latency": 0.05}).json() == {
         "latency": 0.05,
         "rate_limit": 1,
+        "endpoint_rate_limit": None,
     }
     statuses = [requests.get(f"{server.url}/v1/charges", auth=AUTH).status_code for _ in range(3)]
     assert statuses == [200, 429, 429]

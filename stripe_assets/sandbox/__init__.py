@@ -12,7 +12,8 @@ Out of process: `python -m stripe_assets.sandbox --port 0` (first stdout line:
 "Sandbox Stripe API listening on http://127.0.0.1:PORT"). Admin endpoints, no key needed:
 GET /_sandbox/stats, POST /_sandbox/stats/reset, GET|POST /_sandbox/faults (JSON body
 {"kind", "count", "path_prefix", "params"} or {"fault_rate", "fault_kinds"} or
-{"clear": true}), POST /_sandbox/settings ({"latency", "rate_limit"}), GET /_sandbox/health.
+{"clear": true}), POST /_sandbox/settings ({"latency", "rate_limit",
+"endpoint_rate_limit"}), GET /_sandbox/health.
 
 Standard library only: it ships inside the package. Nothing runs at import.
 """

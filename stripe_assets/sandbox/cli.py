@@ -64,6 +64,13 @@ def build_parser(prog: str = "python -m stripe_assets.sandbox") -> argparse.Argu
         default=0.0,
         help="requests per second, account-wide (0: unlimited; Stripe test mode: 25)",
     )
+    parser.add_argument(
+        "--endpoint-rate-limit",
+        type=float,
+        default=0.0,
+        help="requests per second to each endpoint (method and path, ids aside), within the "
+        "account-wide limit (0: unlimited; Stripe's default: 25)",
+    )
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests, 0..1")
     parser.add_argument(
         "--fault-kinds",
@@ -119,6 +126,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m stripe_assets
             port=args.port,
             latency=args.latency_ms / 1000.0,
             rate_limit=args.rate_limit or None,
+            endpoint_rate_limit=args.endpoint_rate_limit or None,
             fault_rate=args.fault_rate,
             fault_kinds=args.fault_kinds,
             fault_seed=args.fault_seed,

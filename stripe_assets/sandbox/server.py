@@ -28,8 +28,9 @@ from stripe_assets.sandbox.activity import Activity
 from stripe_assets.sandbox.api import Headers, Request, Response, StripeApi
 from stripe_assets.sandbox.faults import CONNECTION_KINDS, Fault, FaultPlan, fault_response
 from stripe_assets.sandbox.generator import SandboxConfig, generate
+from stripe_assets.sandbox.limits import RateLimits
 from stripe_assets.sandbox.shapes import ACCOUNT_API_VERSION
-from stripe_assets.sandbox.stats import RateLimiter, Stats, StatsSnapshot
+from stripe_assets.sandbox.stats import Stats, StatsSnapshot
 from stripe_assets.sandbox.store import Store
 
 LOOPBACK = "127.0.0.1"
@@ -66,6 +67,7 @@ class SandboxServer:
         port: int = 0,
         latency: float = 0.0,
         rate_limit: float | None = None,
+        endpoint_rate_limit: float | None = None,
         fault_rate: float = 0.0,
         fault_kinds: tuple[str, ...] | list[str] = DEFAULT_FAULT_KINDS,
         fault_seed: int = 0,
@@ -79,14 +81,12 @@ class SandboxServer:
             raise ValueError(f"the sandbox listens on {LOOPBACK} only, not {host!r}")
         if latency < 0:
             raise ValueError("latency must be >= 0 seconds")
-        if rate_limit is not None and rate_limit < 0:
-            raise ValueError("rate_limit must be >= 0 requests per second (0 or None: no limit)")
         if activity_seconds < 0:
             raise ValueError("--activity (seconds between changes) must be >= 0; 0: the account "
                              "does not change")
         # Options are checked before the (possibly long) generation of the account.
         self.latency = latency
-        self.limiter = RateLimiter(rate_limit or None)
+        self.limits = RateLimits(rate_limit, endpoint_rate_limit)
         self.faults = FaultPlan(fault_rate, tuple(fault_kinds), fault_seed)
         if isinstance(config, Store):  # an account generated earlier (shared by servers)
             self.store = config
@@ -175,13 +175,21 @@ class SandboxServer:
 
     @property
     def rate_limit(self) -> float | None:
-        return self.limiter.rate
+        """Requests per second the account allows (None: no limit)."""
+        return self.limits.account_rate
 
     @rate_limit.setter
     def rate_limit(self, rate: float | None) -> None:
-        if rate is not None and rate < 0:
-            raise ValueError("rate_limit must be >= 0")
-        self.limiter = RateLimiter(rate or None)
+        self.limits = RateLimits(rate, self.limits.endpoint_rate)
+
+    @property
+    def endpoint_rate_limit(self) -> float | None:
+        """Requests per second each endpoint allows, within the account's (None: no limit)."""
+        return self.limits.endpoint_rate
+
+    @endpoint_rate_limit.setter
+    def endpoint_rate_limit(self, rate: float | None) -> None:
+        self.limits = RateLimits(self.limits.account_rate, rate)
 
     @property
     def stats(self) -> StatsSnapshot:
@@ -229,9 +237,10 @@ class SandboxServer:
                     return
             if fault is not None and fault.kind not in CONNECTION_KINDS:
                 response = fault_response(fault, request_id)
-            elif not self.limiter.admit():
+            elif (limited := self.limits.check(handler.command, path)) is not None:
                 error = errors.rate_limited()
-                response = Response(429, error.body(request_id))
+                response = Response(429, error.body(request_id),
+                                    {"Stripe-Rate-Limited-Reason": limited})
             else:
                 request = Request(
                     handler.command, path, query, body, Headers(handler.headers.items())
@@ -278,7 +287,10 @@ class SandboxServer:
                     self.latency = max(0.0, float(payload["latency"]))
                 if "rate_limit" in payload:
                     self.rate_limit = payload["rate_limit"]
-                return _json(200, {"latency": self.latency, "rate_limit": self.rate_limit})
+                if "endpoint_rate_limit" in payload:
+                    self.endpoint_rate_limit = payload["endpoint_rate_limit"]
+                return _json(200, {"latency": self.latency, "rate_limit": self.rate_limit,
+                                   "endpoint_rate_limit": self.endpoint_rate_limit})
             if path == "/_sandbox/health" and method == "GET":
                 counts = {kind: len(c) for kind, c in self.store.collections.items()}
                 return _json(200, {"ok": True, "url": self.url, "counts": counts})

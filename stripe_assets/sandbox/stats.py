@@ -111,8 +111,8 @@ class Stats:
 
 
 class RateLimiter:
-    """Stripe-style account-wide limit: at most `rate` admitted requests in any 1 s window.
-    Rejected requests do not use up the budget."""
+    """At most `rate` admitted requests in any 1 s window (None: no limit). Rejected requests
+    do not use up the budget."""
 
     def __init__(self, rate: float | None):
         self.rate = rate
@@ -120,14 +120,23 @@ class RateLimiter:
         self._admitted: deque[float] = deque()
 
     def admit(self, now: float | None = None) -> bool:
-        if not self.rate:
-            return True
         now = time.monotonic() if now is None else now
         with self._lock:
-            admitted = self._admitted
-            while admitted and admitted[0] <= now - 1.0:
-                admitted.popleft()
-            if len(admitted) >= self.rate:
+            if not self.has_room(now):
                 return False
-            admitted.append(now)
+            self.take(now)
             return True
+
+    def has_room(self, now: float) -> bool:
+        """Whether a request at `now` would be admitted (the caller holds a lock of its own
+        when it checks several limiters before taking from them)."""
+        if not self.rate:
+            return True
+        admitted = self._admitted
+        while admitted and admitted[0] <= now - 1.0:
+            admitted.popleft()
+        return len(admitted) < self.rate
+
+    def take(self, now: float) -> None:
+        if self.rate:
+            self._admitted.append(now)
