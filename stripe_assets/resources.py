@@ -18,6 +18,7 @@ def stripe_client(**overrides: Any) -> StripeClient:
         stripe_version=settings.stripe_version(),
         stripe_account=settings.stripe_account(),
         requests_per_second=settings.requests_per_second(),
+        endpoint_requests_per_second=settings.endpoint_requests_per_second(),
         **overrides,
     )
 

@@ -30,14 +30,22 @@ def stripe_account() -> str | None:
 
 def requests_per_second() -> float | None:
     """STRIPE_REQUESTS_PER_SECOND overrides the client's rate limit (25/s test, 100/s live)."""
-    raw = os.environ.get("STRIPE_REQUESTS_PER_SECOND")
+    return _positive_rate("STRIPE_REQUESTS_PER_SECOND")
+
+
+def endpoint_requests_per_second() -> float | None:
+    """STRIPE_ENDPOINT_REQUESTS_PER_SECOND paces each endpoint from the first request (else
+    an endpoint is paced at 25/s once Stripe answers it with an endpoint 429)."""
+    return _positive_rate("STRIPE_ENDPOINT_REQUESTS_PER_SECOND")
+
+
+def _positive_rate(name: str) -> float | None:
+    raw = os.environ.get(name)
     if not raw:
         return None
     value = _number(raw)
     if value is None or value <= 0:
-        raise SettingsError(
-            f"STRIPE_REQUESTS_PER_SECOND={raw!r} must be a positive number, e.g. 25."
-        )
+        raise SettingsError(f"{name}={raw!r} must be a positive number, e.g. 25.")
     return value
 
 

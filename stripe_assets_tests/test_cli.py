@@ -78,6 +78,8 @@ def test_load_with_a_key_reads_stripe_api_base_and_records_runs_in_dagster_home(
     (["load"], {"STRIPE_START_DATE": "01/02/2024"}, "STRIPE_START_DATE='01/02/2024' is not a date"),
     (["load"], {"STRIPE_API_BASE": "https://api.stripe.com"}, "STRIPE_API_KEY is not set"),
     (["load", "--select", "charges,nope"], {"STRIPE_API_KEY": "sk_test_x"}, "unknown assets: nope"),
+    (["load"], {"STRIPE_ENDPOINT_REQUESTS_PER_SECOND": "fast"},
+     "STRIPE_ENDPOINT_REQUESTS_PER_SECOND='fast' must be a positive number"),
 ])
 def test_bad_settings_end_with_one_clear_message_and_no_traceback(tmp_path, args, env, message):
     result = run_cli(args, {"STRIPE_ASSETS_DB": str(tmp_path / "db.duckdb"), **env}, tmp_path)

@@ -49,13 +49,16 @@ def fetch_created_range(
     """Call `on_page` (from worker threads) for every page of objects created in [start, end)."""
     workers = workers or client.effective_max_workers()
     limiter = client.rate_limiter()
+    endpoint_paces = client.endpoint_paces()
 
     def wanted() -> int:
         # Little's law: the limit is used up with rate x round trip requests in flight. Every
         # window ends on a partial page (a request for less than 100 objects), so open no
-        # more windows than that, with a margin for jitter.
+        # more windows than that, with a margin for jitter. The endpoint's own limit, once
+        # it has one, is the one to fill.
+        rate = min(limiter.limit, endpoint_paces.rate(endpoint.path) or limiter.limit)
         round_trip = client.round_trip_seconds or ASSUMED_ROUND_TRIP_SECONDS
-        return max(2, min(workers, math.ceil(limiter.limit * round_trip * IN_FLIGHT_MARGIN)))
+        return max(2, min(workers, math.ceil(rate * round_trip * IN_FLIGHT_MARGIN)))
 
     initial = _even_windows(start, end, wanted())
     queue: deque[_Window] = deque(initial)

@@ -5,8 +5,10 @@ spaced evenly at 95% of the limit (`HEADROOM`), and never more than that many le
 sliding second, even after a stall: a server counting in sliding windows sees no burst to
 answer with 429s.
 
-A 429 means someone else (a dashboard user, the account's own app) uses the budget too, or the
-account allows less than the pace (Stripe's 25/s per endpoint): at most once per second (a
+A 429 about the account (`Stripe-Rate-Limited-Reason: global-*`, or no reason given) means
+someone else (a dashboard user, the account's own app) uses the budget too, or the account
+allows less than the pace. (A 429 about one endpoint slows that endpoint alone, with a limiter
+of its own: endpoint_paces.py.) At most once per second (a
 burst of 429s is one signal, not ten) the pace drops by a quarter, or straight to what the
 server let through in the last second once that can be seen, and it recovers by 10% of the
 ceiling per calm second. Other processes sharing the pace are not in that count: with them
@@ -37,7 +39,12 @@ class RateLimiter:
     def __init__(self, rate_per_second: float,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep,
-                 shared: SharedPace | None = None):
+                 shared: SharedPace | None = None, *, recovers: bool = True,
+                 after_429: bool = False):
+        """`recovers=False`: the pace never climbs back after a 429 (a limit learned for good).
+        `after_429`: made because of a 429, so the server's last second is full: the first
+        request leaves a second later, and the 429s of that second are not its own (they
+        answer requests sent before it existed, at the pace it replaces)."""
         if rate_per_second <= 0:
             raise ValueError("rate_per_second must be positive")
         self.limit = rate_per_second
@@ -46,8 +53,9 @@ class RateLimiter:
         self._sleep = sleep
         self._shared = shared
         now = clock()
-        self._pace = Pace(next_slot=now, fraction=1.0, last_decrease=float("-inf"),
-                          last_update=now)
+        self._recovers = recovers
+        self._pace = Pace(next_slot=now + 1.0 if after_429 else now, fraction=1.0,
+                          last_decrease=now if after_429 else float("-inf"), last_update=now)
         # A shared pace further ahead than two slowest paces is from another boot's clock.
         self._longest_wait = 2.0 / (self.max_rate * MIN_FRACTION) + 1.0
         self._sent: deque[float] = deque()  # this process's release times in the last second
@@ -70,7 +78,8 @@ class RateLimiter:
         waited = 0.0
         while True:
             with self._lock, self._current() as (pace, now):
-                self._recover(pace, now)
+                if self._recovers:
+                    self._recover(pace, now)
                 _forget_older_than_a_second(self._sent, now)
                 if not self._sent:
                     self._sending_since = now  # idle for a second or more: a new stretch
@@ -88,10 +97,10 @@ class RateLimiter:
         """A 429 arrived: slow the pace, once per second at most.
 
         By a quarter; or, when this process has been sending for a second or more, down to
-        what the server let through in the last second (sent minus 429s): that is what the
-        account has room for, so a limit far below the pace (Stripe's 25/s per endpoint under
-        a live key's 100/s, or an app using most of the budget) is reached in one step, not
-        in five seconds of 429s.
+        what the server let through in the last second (sent minus 429s): that is what there
+        is room for, so a limit far below the pace (an app using most of the account's budget,
+        or a server that does not say which limit it hit) is reached in one step, not in five
+        seconds of 429s.
         """
         with self._lock, self._current() as (pace, now):
             self._rejected.append(now)

@@ -20,6 +20,11 @@ from requests.adapters import HTTPAdapter
 
 from stripe_assets.endpoints import ENDPOINTS, Endpoint
 from stripe_assets.settings import STRIPE_API_BASE_DEFAULT, STRIPE_VERSION_DEFAULT
+from stripe_assets.stripe_client.endpoint_paces import (
+    REASON_HEADER,
+    EndpointPaces,
+    is_endpoint_limit,
+)
 from stripe_assets.stripe_client.errors import (
     StripeAPIError,
     StripeAuthenticationError,
@@ -77,6 +82,12 @@ class StripeClient(dg.ConfigurableResource):
         default=None,
         description="Client-side rate limit. Default: 100/s for live keys, 25/s for test keys.",
     )
+    endpoint_requests_per_second: float | None = Field(
+        default=None,
+        description="Client-side limit of each endpoint (Stripe's default is 25/s, under the "
+        "account's 100/s live). Default: an endpoint is paced by the account alone until Stripe "
+        "answers it with an endpoint 429, then at 25/s (lower if 429s go on).",
+    )
     share_rate_limit: bool = Field(
         default=True,
         description="Pace together with every other process on this machine that reads the "
@@ -101,6 +112,7 @@ class StripeClient(dg.ConfigurableResource):
 
     _session: requests.Session | None = PrivateAttr(default=None)
     _limiter: RateLimiter | None = PrivateAttr(default=None)
+    _endpoint_paces: EndpointPaces | None = PrivateAttr(default=None)
     _stats: RequestStats = PrivateAttr(default_factory=RequestStats)
     _round_trips: RoundTrips = PrivateAttr(default_factory=RoundTrips)
 
@@ -169,6 +181,13 @@ class StripeClient(dg.ConfigurableResource):
                       if self.share_rate_limit else None)
             self._limiter = RateLimiter(rate, shared=shared)
         return self._limiter
+
+    def endpoint_paces(self) -> EndpointPaces:
+        """Each endpoint's own pace, under `rate_limiter()`'s (see endpoint_paces.py)."""
+        if self._endpoint_paces is None:
+            self._endpoint_paces = EndpointPaces(self.endpoint_requests_per_second,
+                                                 self.rate_limiter().limit)
+        return self._endpoint_paces
 
     # ---- the API ------------------------------------------------------------------------
 
@@ -248,6 +267,7 @@ class StripeClient(dg.ConfigurableResource):
         """`parse` reads a 200 body and raises ValueError if it is not JSON (then retried)."""
         session = self._http()
         limiter = self.rate_limiter()
+        endpoint = self.endpoint_paces()
         policy = RetryPolicy(max_attempts=self.max_attempts,
                              max_total_seconds=self.max_retry_seconds,
                              base_delay=self.retry_base_delay_seconds)
@@ -258,7 +278,13 @@ class StripeClient(dg.ConfigurableResource):
         last_problem = ""
         not_stripe = False  # the last problem suggests STRIPE_API_BASE is wrong, not a blip
         for attempt in range(1, policy.max_attempts + 1):
-            self._stats.add(seconds_waited=limiter.acquire(), requests=1)
+            # The endpoint's turn first: waiting for it must not hold one of the account's.
+            endpoint_waited = endpoint.acquire(path)
+            waited = (endpoint_waited or 0.0) + limiter.acquire()
+            if endpoint_waited is None:
+                # Its first 429 may have come back while this request waited for the account.
+                waited += endpoint.acquire(path) or 0.0
+            self._stats.add(seconds_waited=waited, requests=1)
             sent = time.monotonic()
             retry_after: float | None = None
             try:
@@ -306,7 +332,10 @@ class StripeClient(dg.ConfigurableResource):
                 elif should_retry_status(status, response.headers):
                     if status == 429:
                         self._stats.add(rate_limited=1)
-                        limiter.slow_down()
+                        if is_endpoint_limit(response.headers.get(REASON_HEADER)):
+                            endpoint.slow_down(path)
+                        else:
+                            limiter.slow_down()
                     retry_after = parse_retry_after(response.headers)
                     last_problem = f"HTTP {status} {_error_summary(body, self.api_key)}"
                     not_stripe = False
