@@ -5,6 +5,8 @@ Scenarios (issue 4's targets; flags change the sizes):
   b  latency 150 ms, rate limit 25/s, test key    ours >= 85% of 25 req/s x 100
   c  no latency, no rate limit                    ours >= 2x dlt; local path >= 50,000 objects/s
   d  500,000 charges, no latency, no limit, ours only: peak RSS < 1 GB
+  e  as a, plus Stripe's 25/s per endpoint, ours only (not in the issue; not run by default):
+     the fetch at >= 85% of 25 req/s x 100, and how many 429s it took to learn the limit
 Loaders: ours (`stripe-assets load --select charges`), dlt's rest_api source into DuckDB (in its
 own venv, benchmarks/.venv-dlt, created on first run), and the official stripe SDK's
 auto-pagination (counts the objects, stores nothing: less work than a loader).
@@ -29,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +69,12 @@ class Scenario:
     rate_limit: float  # 0: none
     key: str
     loaders: tuple[str, ...]
+    endpoint_rate_limit: float = 0.0  # each endpoint's own, within rate_limit; 0: none
 
     @property
     def ceiling_objects_per_s(self) -> float | None:
-        return self.rate_limit * PAGE if self.rate_limit else None
+        limits = [x for x in (self.rate_limit, self.endpoint_rate_limit) if x]
+        return min(limits) * PAGE if limits else None
 
 
 @dataclass
@@ -115,11 +119,13 @@ def scenarios(args: argparse.Namespace) -> list[Scenario]:
         "c": Scenario("c", f"{n:,} charges, no latency, no limit", n, 0, 0, TEST_KEY, everyone),
         "d": Scenario("d", f"{args.rss_charges:,} charges, no latency, no limit (RSS)",
                       args.rss_charges, 0, 0, TEST_KEY, ("ours",)),
+        "e": Scenario("e", f"{n:,} charges, {lat:g} ms, 100/s, 25/s per endpoint, live key", n,
+                      lat, 100, LIVE_KEY, ("ours",), endpoint_rate_limit=25),
     }
     chosen = [all_of_them[s] for s in args.scenarios]
     if args.loaders:
-        chosen = [Scenario(s.name, s.title, s.charges, s.latency_ms, s.rate_limit, s.key,
-                           tuple(x for x in s.loaders if x in args.loaders)) for s in chosen]
+        chosen = [replace(s, loaders=tuple(x for x in s.loaders if x in args.loaders))
+                  for s in chosen]
     return chosen
 
 
@@ -247,7 +253,7 @@ RUNNERS = {"ours": run_ours, "dlt": run_dlt, "sdk": run_sdk}
 def measure(scenario: Scenario, loader: str, sandbox: Sandbox, workdir: Path) -> Row:
     loader_dir = workdir / f"{scenario.name}-{loader}"
     loader_dir.mkdir(parents=True)
-    sandbox.configure(scenario.latency_ms, scenario.rate_limit)
+    sandbox.configure(scenario.latency_ms, scenario.rate_limit, scenario.endpoint_rate_limit)
     sandbox.reset_stats()
     print(f"  {scenario.name}: {loader} ...", end="", flush=True)
     # Ours checks the key with one request ~0.5 s before its fetch; its fetch has many requests
@@ -352,9 +358,15 @@ def verdicts(rows: Sequence[Row], chosen: Sequence[Scenario], local: dict[str, A
                 check(share >= 0.85, f"({s.name}) ours during its API phase "
                       f"({ours.api_s:.1f} s) {ours.api_objects_per_s:,.0f} objects/s = "
                       f"{share:.0%} of the ceiling (target >= 85%)")
-            check(ours.max_1s <= s.rate_limit and ours.rate_limited == 0,
-                  f"({s.name}) ours never above {s.rate_limit:g}/s: max {ours.max_1s} requests "
-                  f"in any 1 s window, {ours.rate_limited} 429s")
+            if s.endpoint_rate_limit:
+                # Learned from Stripe's 429s: some are expected, in the fetch's first second.
+                lines.append(f"  [info] ({s.name}) {ours.rate_limited} 429s to learn the "
+                             f"endpoint's {s.endpoint_rate_limit:g}/s; max {ours.max_1s} "
+                             "requests in any 1 s window, 429s included")
+            else:
+                check(ours.max_1s <= s.rate_limit and ours.rate_limited == 0,
+                      f"({s.name}) ours never above {s.rate_limit:g}/s: max {ours.max_1s} "
+                      f"requests in any 1 s window, {ours.rate_limited} 429s")
         if s.name == "d":
             check(ours.rss_mb < rss_limit_mb, f"(d) ours peak RSS {ours.rss_mb:,.0f} MB for "
                   f"{s.charges:,} charges (target < {rss_limit_mb:,.0f} MB)")
@@ -377,7 +389,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--scenarios", default=None,
-                        help="comma-separated among a,b,c,d (default a,b,c,d; --quick: a,b,c)")
+                        help="comma-separated among a,b,c,d,e (default a,b,c,d; --quick: a,b,c)")
     parser.add_argument("--rss", action="store_true", help="only scenario d (peak RSS)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 5,000 charges, scenarios a,b,c, one write repeat")
@@ -403,7 +415,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     default = "a,b,c" if args.quick else "a,b,c,d"
     raw = "d" if args.rss else (args.scenarios or default)
     args.scenarios = [s.strip() for s in raw.split(",") if s.strip()]
-    unknown = set(args.scenarios) - set("abcd")
+    unknown = set(args.scenarios) - set("abcde")
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     if args.loaders:
@@ -440,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for loader in s.loaders:
                         rows.append(measure(s, loader, sandbox, workdir))
                     if s.name == "c" and "ours" in s.loaders:
-                        sandbox.configure(0, 0)
+                        sandbox.configure(0, 0, 0)
                         print("  c: local path (bench_write.py) ...", end="", flush=True)
                         measured, local = run_local_path(sandbox, workdir, args.write_repeat)
                         print(f" {local.get('local_objects_per_s', 'FAILED')} objects/s"

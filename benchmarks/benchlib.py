@@ -76,9 +76,11 @@ class Sandbox:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
-    def configure(self, latency_ms: float, rate_limit: float) -> None:
+    def configure(self, latency_ms: float, rate_limit: float,
+                  endpoint_rate_limit: float = 0.0) -> None:
         self.admin("POST", "settings", {"latency": latency_ms / 1000.0,
-                                        "rate_limit": rate_limit or None})
+                                        "rate_limit": rate_limit or None,
+                                        "endpoint_rate_limit": endpoint_rate_limit or None})
 
     def reset_stats(self) -> None:
         self.admin("POST", "stats/reset", {})
