@@ -200,9 +200,14 @@ def _spread_over_partitions(
     newest = list(windows)[-1]  # Dagster stores the partitions' events in this order
     table_level = {key: metadata.pop(key) for key in TABLE_LEVEL_KEYS if key in metadata}
     for key, count in partition_row_counts(connection, table_slice, windows).items():
-        step.add_asset_metadata(
-            {"dagster/partition_row_count": count, **(table_level if key == newest else {})},
-            asset_key=context.asset_key,
-            partition_key=key,
-        )
+        if count or key == newest:
+            step.add_asset_metadata(
+                {"dagster/partition_row_count": count, **(table_level if key == newest else {})},
+                asset_key=context.asset_key,
+                partition_key=key,
+            )
+    # Days without rows take this 0 (a partition's own metadata goes over the output's). Each
+    # add_asset_metadata costs Dagster time in proportion to the days of the run, so one per
+    # day is quadratic: 1.4 s for a run from the 2020 default start (2,532 days, most empty).
+    metadata["dagster/partition_row_count"] = 0
     return metadata
