@@ -307,6 +307,28 @@ def test_a_cursor_older_than_30_days_fires_the_guard_and_reloads_everything(worl
     assert world.server.stats.total_requests == 0  # nothing to read: everything is re-listed
 
 
+def test_the_guard_leaves_out_reloads_a_queued_run_will_do_and_requests_them_if_it_never_starts(
+    world: World,
+):
+    """A backfill already waiting in the queue lists the same days: the guard does not queue
+    them a second time, and remembers the run, as a tick does for its changes."""
+    start = date.fromisoformat(daily_partitions.get_first_partition_key() or "")
+    backfill = queue(world, partition_run_request(
+        dg.AssetKey(["stripe", "charges"]), start, TODAY, job_name=refresh_stripe_days.name,
+        run_key=None, tags={}))
+    result, log = world.tick(json.dumps({"v": 1, "through": NOW - 31 * DAY}))
+    assert ("stripe/charges", f"{start}..{TODAY}") not in requested(result)
+    assert ("stripe/refunds", f"{start}..{TODAY}") in requested(result)
+    assert f"queued already: stripe/charges {start}..{TODAY}" in log.text(logging.ERROR)
+    assert json.loads(result.cursor or "")["relied"] == [
+        [backfill.run_id, "stripe/charges", start.isoformat(), TODAY.isoformat()]]
+
+    world.instance.report_run_canceled(backfill)  # canceled before it started
+    world.clock.now += 60
+    again, _ = world.tick(result.cursor)
+    assert requested(again) == {("stripe/charges", f"{start}..{TODAY}")}
+
+
 def test_a_busy_tick_stops_at_its_page_budget_and_the_next_ticks_read_the_rest(
     sandbox: SandboxServer, tmp_path
 ):

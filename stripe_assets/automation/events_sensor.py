@@ -144,13 +144,20 @@ def build_stripe_events_sensor(
 
         oldest_unread = cursor.oldest_unread(OVERLAP_SECONDS)
         if beyond_retention(oldest_unread, now):
-            requests, described = reload_requests(
+            requests = reload_requests(
                 first_day, last_day, first_fetchable_day(now), run_key_suffix=str(now),
                 launched_by=SENSOR_NAME, reason="events-beyond-retention",
             )
-            context.log.error(retention_message(oldest_unread, now, described))
+            # A waiting run that will list the same days (a queued backfill) does it already;
+            # remembered as relied on, so that its refresh is requested if it never starts.
+            requests, queued, relied = not_waiting(requests, waiting_spans(context.instance))
+            reloads = [_describe(r) for r in requests]
+            if queued:
+                reloads.append("queued already: " + ", ".join(_describe(r) for r in queued))
+            context.log.error(retention_message(oldest_unread, now, reloads))
             return dg.SensorResult(
-                run_requests=requests, cursor=EventsCursor(through=now).to_json()
+                run_requests=requests,
+                cursor=EventsCursor(through=now, relied=tuple(relied)).to_json(),
             )
 
         client = tick_client(stripe)

@@ -71,14 +71,12 @@ def full_table_request(asset_key: dg.AssetKey, run_key: str, tags: dict[str, str
 def reload_requests(
     first_day: date, last_day: date, events_first_day: date, run_key_suffix: str,
     launched_by: str, reason: str,
-) -> tuple[list[dg.RunRequest], list[str]]:
+) -> list[dg.RunRequest]:
     """Every day of every day-partitioned table (one single run per table), and every full
     table; the event log only from `events_first_day` (Stripe serves nothing older, and
-    re-listing an older day would replace its stored events with nothing).
-    Returns the requests and a line per request for the log."""
+    re-listing an older day would replace its stored events with nothing)."""
     tags = {LAUNCHED_BY_TAG: launched_by, REASON_TAG: reason}
     requests: list[dg.RunRequest] = []
-    described: list[str] = []
     for table in DAY_TABLES:
         first = max(first_day, events_first_day) if table == EVENTS else first_day
         if first > last_day:
@@ -87,10 +85,8 @@ def reload_requests(
             stripe_table_key(table), first, last_day, job_name=refresh_stripe_days.name,
             run_key=f"{reason}:{table}:{run_key_suffix}", tags=tags,
         ))
-        described.append(f"{table} {first}..{last_day}")
     for table in FULL_TABLES:
         requests.append(
             full_table_request(stripe_table_key(table), f"{reason}:{table}:{run_key_suffix}", tags)
         )
-        described.append(f"{table} (full refresh)")
-    return requests, described
+    return requests
