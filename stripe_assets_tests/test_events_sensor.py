@@ -151,15 +151,27 @@ def test_a_tick_does_not_queue_again_what_a_queued_run_will_refresh(world: World
     world.clock.now += 60
     tick3, log = world.tick(tick2.cursor)
     assert {("stripe/refunds", today), ("stripe/events", today)} <= requested(tick3)
-    # Started runs read Stripe after tick 2's changes: nothing is owed for them.
-    assert "before they started" not in log.text()
-    assert "relied" not in json.loads(tick3.cursor or "")
+    # They succeed: they read Stripe after tick 2's changes and wrote it, nothing is owed.
+    for run in queued:
+        succeed(world, run)
+    world.clock.now += 60
+    tick4, log = world.tick(tick3.cursor)
+    assert not tick4.run_requests and "without success" not in log.text()
+    assert "relied" not in json.loads(tick4.cursor or "")
 
 
 def start(world: World, run: dg.DagsterRun) -> None:
     """The run leaves the queue and starts, as the run launcher would have it."""
+    report(world, run, DagsterEventType.RUN_START)
+
+
+def succeed(world: World, run: dg.DagsterRun) -> None:
+    report(world, run, DagsterEventType.RUN_SUCCESS)
+
+
+def report(world: World, run: dg.DagsterRun, event_type: DagsterEventType) -> None:
     world.instance.report_dagster_event(
-        DagsterEvent(event_type_value=DagsterEventType.RUN_START.value, job_name=run.job_name),
+        DagsterEvent(event_type_value=event_type.value, job_name=run.job_name),
         run_id=run.run_id,
     )
 
@@ -187,13 +199,45 @@ def test_a_refresh_left_to_a_queued_run_is_requested_again_if_that_run_is_cancel
     tick2, log = world.tick(tick1.cursor)
     assert requested(tick2) == {("stripe/refunds", today)}
     request = (tick2.run_requests or [])[0]
-    assert request.tags["stripe_assets/reason"] == "queued-run-never-started"
-    assert f"Queued run(s) {queued['stripe/refunds'].run_id} ended before they started" \
+    assert request.tags["stripe_assets/reason"] == "relied-on-run-did-not-succeed"
+    assert f"Queued run(s) {queued['stripe/refunds'].run_id} ended without success" \
         in log.text()
 
     world.clock.now += 60
     tick3, _ = world.tick(tick2.cursor)
-    assert not tick3.run_requests
+    assert not tick3.run_requests  # the events run is still running
+
+
+def test_a_refresh_left_to_a_queued_run_is_requested_again_if_that_run_fails_after_starting(
+    world: World,
+):
+    """A run that started and then failed wrote nothing (a write is one transaction): the
+    changes left to it would be lost, so the next tick requests them again, once."""
+    first, _ = world.tick(cursor=None)
+    charge = next(c for c in world.server.account.objects("charges")
+                  if c["status"] == "succeeded" and c["amount_refunded"] == 0)
+    refunds = queue(world, partition_run_request(
+        dg.AssetKey(["stripe", "refunds"]), TODAY, TODAY, job_name=refresh_stripe_days.name,
+        run_key=None, tags={}))
+    world.clock.now += 60
+    world.post("/v1/refunds", {"charge": charge["id"]})
+    world.clock.now += 60
+    tick1, _ = world.tick(first.cursor)
+    assert ("stripe/refunds", TODAY.isoformat()) not in requested(tick1)
+
+    start(world, refunds)
+    world.clock.now += 60
+    tick2, _ = world.tick(tick1.cursor)
+    assert ("stripe/refunds", TODAY.isoformat()) not in requested(tick2)  # still running
+
+    world.instance.report_run_failed(refunds)
+    world.clock.now += 60
+    tick3, log = world.tick(tick2.cursor)
+    assert requested(tick3) == {("stripe/refunds", TODAY.isoformat())}
+    assert f"Queued run(s) {refunds.run_id} ended without success" in log.text()
+    world.clock.now += 60
+    tick4, _ = world.tick(tick3.cursor)
+    assert not tick4.run_requests  # once
 
 
 

@@ -205,13 +205,13 @@ def build_stripe_events_sensor(
 def _again(
     log: logging.Logger, dropped: list[Relied], requests: list[dg.RunRequest]
 ) -> list[dg.RunRequest]:
-    """Refreshes left out on earlier ticks for queued runs that then ended without starting
-    (canceled, or failed to launch), unless this tick requests them anyway."""
+    """Refreshes left out on earlier ticks for queued runs that then ended without success
+    (canceled, failed, or failed to launch), unless this tick requests them anyway."""
     again, _, _ = not_waiting(again_requests(dropped, SENSOR_NAME), as_waiting(requests))
     if again:
         runs = ", ".join(sorted({entry.run_id for entry in dropped}))
         log.info(
-            f"Queued run(s) {runs} ended before they started; requesting again what they"
+            f"Queued run(s) {runs} ended without success; requesting again what they"
             " would have refreshed: " + "; ".join(_describe(r) for r in again)
         )
     return again

@@ -44,9 +44,9 @@ def change_requests(routing: Routing, batch: str, launched_by: str) -> list[dg.R
 
 
 def again_requests(relied: Iterable[Relied], launched_by: str) -> list[dg.RunRequest]:
-    """The refreshes left out for waiting runs that then ended without starting (canceled).
-    One run key per such run and refresh: requested again once."""
-    tags = {LAUNCHED_BY_TAG: launched_by, REASON_TAG: "queued-run-never-started"}
+    """The refreshes left out for waiting runs that then ended without success (canceled,
+    failed). One run key per such run and refresh: requested again once."""
+    tags = {LAUNCHED_BY_TAG: launched_by, REASON_TAG: "relied-on-run-did-not-succeed"}
     requests = []
     for entry in dict.fromkeys(relied):
         table = entry.asset.path[-1]

@@ -7,8 +7,10 @@ partitions, and behind the `stripe_api` pool's one slot the queue could grow fas
 drains. Only runs not started count: a started run may have listed the day already.
 
 A request left out for a waiting run is remembered (`Relied`, in the sensor's cursor) until
-that run starts: if it ends without starting (canceled while queued), nothing would ever list
-those changes, so the next tick requests them again.
+that run ends. If it succeeded, it started after the changes and wrote what it read. If it
+ended any other way (canceled in the queue or while running, failed, deleted), its write did
+not happen (a write is one transaction) or cannot be relied on, and nothing else would list
+those changes: the next tick requests them again, once.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ import dagster as dg
 from stripe_assets.automation.ranges import RANGE_END_TAG, RANGE_START_TAG
 
 WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
-ENDED = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED,
-         dg.DagsterRunStatus.FAILURE)
+NOT_SUCCEEDED = (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)
 PARTITION_TAG = "dagster/partition"
 ALL = None  # a run of an unpartitioned table, or of every partition
 Span = tuple[str, str] | None  # first and last day (ISO), or ALL
@@ -84,19 +85,20 @@ def not_waiting(
 def settle(
     instance: dg.DagsterInstance, relied: Iterable[Relied]
 ) -> tuple[list[Relied], list[Relied]]:
-    """Those still waiting on their run, and those whose run ended before it started
-    (canceled while queued, failed to launch, or deleted): nothing will list their changes,
-    so their refresh must be requested again. A run that started reads Stripe as it is then,
-    after the changes: it is forgotten, whatever its outcome."""
-    waiting, dropped = [], []
+    """Those whose run has not ended yet (waiting or running), and those whose run ended
+    without success (canceled, failed, or deleted): their refresh must be requested again.
+    Those whose run succeeded are forgotten: it read Stripe after their changes."""
+    pending, dropped = [], []
     for entry in relied:
         record = instance.get_run_record_by_id(entry.run_id)
         status = record.dagster_run.status if record else None
-        if status in WAITING:
-            waiting.append(entry)
-        elif record is None or (status in ENDED and not record.start_time):
+        if status == dg.DagsterRunStatus.SUCCESS:
+            continue
+        if record is None or status in NOT_SUCCEEDED:
             dropped.append(entry)
-    return waiting, dropped
+        else:
+            pending.append(entry)
+    return pending, dropped
 
 
 def request_span(request: dg.RunRequest) -> Span:
