@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 import pandas as pd
 import pytest
 
@@ -108,6 +109,29 @@ def test_a_null_only_amount_column_takes_fractions_when_they_come(db):
 
     assert metadata(result)["columns_retyped"] == {"amount_tip": "BIGINT -> DOUBLE"}
     assert sorted(query(db, "SELECT amount_tip FROM stripe.charges"), key=str) == [(2.5,), (None,)]
+
+
+def test_an_empty_varchar_placeholder_takes_the_type_a_null_only_field_is_named_for(db):
+    # A database written before amounts had a NULL-only type kept them VARCHAR: the next write
+    # that still has no values retypes the empty column, so that sum() works; a VARCHAR that
+    # holds values keeps them.
+    day2 = [charge(1, ts("2024-01-02", 1), application_fee_amount=None, canceled_at=None)]
+    day3 = [charge(2, ts("2024-01-03", 1), application_fee_amount=None, canceled_at=None)]
+    asset = charges_asset(OURS, {"2024-01-02": day2, "2024-01-03": day3})
+    run(db, [asset], "2024-01-02")
+    with duckdb.connect(db) as connection:  # as the IO manager of 1978038 left it
+        connection.execute("ALTER TABLE stripe.charges ALTER application_fee_amount TYPE VARCHAR")
+        connection.execute("ALTER TABLE stripe.charges ALTER canceled_at TYPE VARCHAR")
+        connection.execute("UPDATE stripe.charges SET canceled_at = 'set by hand'")
+
+    result = run(db, [asset], "2024-01-03")
+
+    types = column_types(db, "stripe.charges")
+    assert types["application_fee_amount"] == "BIGINT"
+    assert metadata(result)["columns_retyped"] == {"application_fee_amount": "VARCHAR -> BIGINT"}
+    assert query(db, "SELECT sum(application_fee_amount) FROM stripe.charges") == [(None,)]
+    assert types["canceled_at"] == "VARCHAR"
+    assert query(db, "SELECT count(canceled_at) FROM stripe.charges") == [(1,)]
 
 
 def test_conflicting_types_widen_losslessly_instead_of_failing(db):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .sql import current_catalog, quote_ident
 from .type_mapping import (
     DOUBLE_EXACT_INT,
+    VARCHAR,
     FieldType,
     canonical_type,
     convert_sql,
@@ -112,7 +113,9 @@ def evolve_table(
             ).fetchall()
             evolution.added.append(column.name)
             evolution.final_types[column.name] = column.type.duckdb_type
-        elif column.type.null_only or hit[1] == column.type.duckdb_type:
+        elif hit[1] == column.type.duckdb_type or (
+            column.type.null_only and not _named_placeholder_over_empty_varchar(column, hit[1])
+        ):
             evolution.final_types[column.name] = hit[1]
         else:
             conflicts.append((column, hit[0], hit[1]))
@@ -138,6 +141,8 @@ def evolve_table(
         incoming = column.type.duckdb_type
         if not has_values:
             target, using = incoming, f"CAST(NULL AS {incoming})"
+        elif column.type.null_only:
+            target = data_type  # a placeholder never retypes values
         else:
             incoming_fit = column.type.ints_fit_double
             if incoming_ints_fit_double is not None and is_integer_type(incoming):
@@ -157,3 +162,11 @@ def evolve_table(
             evolution.retyped[name] = f"{data_type} -> {target}"
         evolution.final_types[column.name] = target
     return evolution
+
+
+def _named_placeholder_over_empty_varchar(column: BatchColumn, existing_type: str) -> bool:
+    """A NULL-only field whose name gives its type (a time, an amount) meets a VARCHAR column:
+    if that column holds no values either, it is a placeholder from a write before the name
+    rule existed (or a generic one) and takes the named type, so that its sums and time
+    arithmetic work before the first value. Checked with the other conflicts, in one scan."""
+    return existing_type == VARCHAR and column.type.duckdb_type != VARCHAR

@@ -26,7 +26,8 @@ anything else: values of different kinds               JSON         transform to
 fields at once. JSON columns hold the exact value as compact JSON text.
 
 [1] TIMESTAMPTZ for a time field, BIGINT for an amount field. A column that so far holds only
-NULLs takes the type of the first real values a later write brings.
+NULLs takes the type of the first real values a later write brings; an empty VARCHAR column
+(from a write before these names had a type) takes the named type at the next NULL-only write.
 
 A *time field* (Unix seconds) is decided by name: ``created``, ``updated``, ``date``, names ending
 in ``_at`` or ``_date`` (``arrival_date``, ``canceled_at``, ``expires_at``, ...), and
