@@ -277,7 +277,8 @@ def _load_with_env(args: argparse.Namespace, start: date, end: date, source: str
             print(f"        warning: {warning}", flush=True)
 
     with instance:
-        outcomes = load_assets(assets, build_resources(), instance, start, end, report)
+        outcomes = load_assets(assets, build_resources(), instance, start, end, report,
+                               graph=all_assets)
     ok = [o for o in outcomes if o.ok]
     print(
         f"{len(ok)}/{len(outcomes)} assets loaded in {time.monotonic() - began:.1f}s: "

@@ -44,8 +44,11 @@ def load_assets(
     start: date,
     end: date,
     report: Callable[[AssetOutcome], None],
+    graph: Sequence[dg.AssetsDefinition] | None = None,
 ) -> list[AssetOutcome]:
-    """Assets must be given in dependency order (upstream first)."""
+    """Assets must be given in dependency order (upstream first). `graph`: every asset (default
+    `assets`), so that a selection can read upstream tables an earlier load wrote."""
+    graph = graph if graph is not None else assets
     outcomes: list[AssetOutcome] = []
     failed: set[dg.AssetKey] = set()
     for asset_def in assets:
@@ -57,7 +60,7 @@ def load_assets(
             outcome = AssetOutcome(key, ok=False, seconds=0.0, skipped=True,
                                    error=f"skipped: upstream {', '.join(upstream_failed)} failed")
         else:
-            outcome = _materialize_one(asset_def, assets, resources, instance, start, end)
+            outcome = _materialize_one(asset_def, graph, resources, instance, start, end)
         if not outcome.ok:
             failed.add(key)
         outcomes.append(outcome)

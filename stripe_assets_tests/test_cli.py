@@ -72,6 +72,19 @@ def test_load_with_a_key_reads_stripe_api_base_and_records_runs_in_dagster_home(
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
 
 
+def test_a_selection_whose_upstream_table_was_never_loaded_says_which_to_load(sandbox, tmp_path):
+    db = tmp_path / "stripe.duckdb"
+    env = {"STRIPE_API_KEY": "sk_test_51CliKey000000000000000aaaa", "STRIPE_API_BASE": sandbox.url,
+           "STRIPE_ASSETS_DB": str(db), "STRIPE_REQUESTS_PER_SECOND": "500"}
+    # payment_methods reads customers, payment_intents and setup_intents from the file.
+    result = run_cli(["load", "--select", "payment_methods"], env, tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert f"stripe.customers is not in {db} yet: materialize stripe/customers first" \
+        in result.stdout
+    assert "add customers to --select" in result.stdout
+
+
 @pytest.mark.parametrize(("args", "env", "message"), [
     (["load", "--start", "2025-02-01", "--end", "2025-01-01"], {}, "is after --end"),
     (["load", "--start", "2025-13-01"], {}, "--start='2025-13-01' is not a date"),

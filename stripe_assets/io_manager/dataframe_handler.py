@@ -18,7 +18,12 @@ from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 
 from .metadata import output_metadata
 from .relation import RelationWriteError, write_relation
+from .schema import table_exists
 from .sql import current_catalog, select_statement
+
+
+class MissingInputTableError(LookupError):
+    """An input's table was never written: its asset has not been materialized into this file."""
 
 
 def _json_text(value: Any) -> str | None:
@@ -75,6 +80,14 @@ class DataFrameTypeHandler(DbTypeHandler[pd.DataFrame]):
     ) -> pd.DataFrame:
         if table_slice.partition_dimensions and not context.asset_partition_keys:
             return pd.DataFrame()
+        if not table_exists(connection, table_slice.schema, table_slice.table):
+            database = (context.resource_config or {}).get("database", "the DuckDB file")
+            asset = f"{table_slice.schema}/{table_slice.table}"
+            raise MissingInputTableError(
+                f"{table_slice.schema}.{table_slice.table} is not in {database} yet: materialize "
+                f"{asset} first (in the UI, select it with what reads it; with stripe-assets "
+                f"load, add {table_slice.table} to --select, or load without --select)."
+            )
         return connection.execute(
             select_statement(table_slice, current_catalog(connection))
         ).fetchdf()
