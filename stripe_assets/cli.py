@@ -286,6 +286,14 @@ def _load_with_env(args: argparse.Namespace, start: date, end: date, source: str
         f"{sum(o.retries for o in outcomes)} retries.",
         flush=True,
     )
+    if not args.start and not args.select and len(ok) == len(outcomes):
+        # Every table of the account loaded from the first partition: it starts at the oldest.
+        from stripe_assets.start_date_hint import oldest_day, start_date_hint
+
+        loaded = [(o.key.path[0], o.key.path[-1]) for o in ok if o.key.path[0] == "stripe"]
+        hint = start_date_hint(start, oldest_day(db, loaded))
+        if hint:
+            print(hint, flush=True)
     return 0 if len(ok) == len(outcomes) else 1
 
 
