@@ -15,6 +15,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from stripe_assets.database import open_database
+from stripe_assets.io_manager.schema import table_columns
+from stripe_assets.io_manager.sql import quote_ident
+from stripe_assets.io_manager.type_mapping import TIMESTAMPTZ
 
 # Fewer empty days than this are not worth a line.
 HINT_AFTER_DAYS = 30
@@ -24,18 +27,12 @@ def oldest_day(db: Path, tables: Sequence[tuple[str, str]]) -> date | None:
     """The UTC day of the oldest `created` in these (schema, table)s of the file, None if none
     of them has a row."""
     with open_database(db, read_only=True) as connection:
-        present = {
-            (schema, table)
-            for schema, table in connection.execute(
-                "SELECT schema_name, table_name FROM duckdb_columns()"
-                " WHERE database_name = current_database() AND column_name = 'created'"
-                " AND data_type = 'TIMESTAMP WITH TIME ZONE'"
-            ).fetchall()
-        }
         oldest = [
-            connection.execute(f'SELECT min(created) FROM "{schema}"."{table}"').fetchall()[0][0]
+            connection.execute(
+                f"SELECT min(created) FROM {quote_ident(schema)}.{quote_ident(table)}"
+            ).fetchall()[0][0]
             for schema, table in tables
-            if (schema, table) in present
+            if dict(table_columns(connection, schema, table) or []).get("created") == TIMESTAMPTZ
         ]
     found = [value for value in oldest if isinstance(value, datetime)]
     return min(found).astimezone(UTC).date() if found else None
