@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -122,6 +125,36 @@ def test_concurrent_window_fetch_keeps_only_as_many_requests_in_flight_as_the_li
     windows = sum(1 for p in pages if not p.has_more)  # each window ends on one such page
     assert windows <= 4  # 3, and perhaps one split when a window ends before the others
     assert client.round_trip_seconds is not None and client.round_trip_seconds >= 0.2
+
+
+def test_a_window_split_off_during_the_fetch_that_fails_fails_the_whole_range():
+    """A dense window is split while it is read; the split-off part runs on a thread of its
+    own. Its failure must fail the range, or the asset would write a partial day as a
+    success (the loop once watched only the windows it knew when it last looked)."""
+
+    def page(objects: list[dict[str, Any]], has_more: bool) -> Answer:
+        body = {"object": "list", "data": objects, "has_more": has_more}
+        return 200, json.dumps(body).encode(), 0.0
+
+    def answer(query: dict[str, str]) -> Answer:
+        start, end = int(query["created[gte]"]), int(query["created[lt]"])
+        if "starting_after" in query:  # the dense window, continued: answers after the split
+            _, body, _ = page([{"id": "ch_last", "object": "charge", "created": 350}], False)
+            return 200, body, 0.3
+        if (start, end) == (200, 400):  # dense: 100 charges in its last two seconds; it
+            # answers after [0, 200), so that a worker is free to take the part split off
+            status, body, _ = page([{"id": f"ch_{i}", "object": "charge", "created": 399 - i // 50}
+                                    for i in range(100)], True)
+            return status, body, 0.1
+        if start == 200:  # the part split off [200, 398]: Stripe refuses it
+            error = {"error": {"type": "invalid_request_error", "message": "Refused."}}
+            return 400, json.dumps(error).encode(), 0.0
+        return page([], False)
+
+    with scripted(answer) as url:
+        client = client_for(url, max_workers=2)  # two windows: [200, 400) and [0, 200)
+        with pytest.raises(StripeInvalidRequestError, match="Refused"):
+            fetch_created_range(client, ENDPOINTS["charges"], 0, 400, lambda page: None)
 
 
 def test_created_filter_is_refused_client_side_where_stripe_has_none(sandbox):
@@ -259,9 +292,22 @@ def test_unreachable_host_fails_after_bounded_retries():
 @contextmanager
 def answering(body: bytes, status: int = 200) -> Iterator[str]:
     """A real HTTP server that answers every request with `body`: a broken 'Stripe'."""
+    with scripted(lambda query: (status, body, 0.0)) as url:
+        yield url
+
+
+Answer = tuple[int, bytes, float]  # status, body, seconds to wait before answering
+
+
+@contextmanager
+def scripted(answer: Callable[[dict[str, str]], Answer]) -> Iterator[str]:
+    """A real HTTP server whose answer to each request `answer` picks from its query."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            query = dict(parse_qsl(urlsplit(self.path).query))
+            status, body, delay = answer(query)
+            time.sleep(delay)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

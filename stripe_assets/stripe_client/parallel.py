@@ -17,7 +17,7 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TypeVar
@@ -66,7 +66,9 @@ def fetch_created_range(
     active = 0
     done = threading.Event()
     failed = threading.Event()  # one window failed: the others stop after their current page
-    futures: list[Future[None]] = []
+    # Every window's failure, recorded by the window itself: windows split off during the
+    # fetch start on threads of their own, and must fail the range as the first ones do.
+    errors: list[BaseException] = []
 
     def run(window: _Window) -> None:
         nonlocal active
@@ -74,7 +76,10 @@ def fetch_created_range(
             current: _Window | None = window
             while current is not None and not failed.is_set():
                 current = _fetch_one_page(current)
-        except BaseException:
+        except BaseException as error:
+            with lock:
+                errors.append(error)
+                queue.clear()
             failed.set()
             raise
         finally:
@@ -115,7 +120,7 @@ def fetch_created_range(
         nonlocal active
         while queue and active < workers:
             active += 1
-            futures.append(pool.submit(run, queue.popleft()))
+            pool.submit(run, queue.popleft())
         if not queue and active == 0:
             done.set()
 
@@ -123,15 +128,10 @@ def fetch_created_range(
             as pool:
         with lock:
             _dispatch()
-        while not done.is_set():
-            with lock:
-                pending = list(futures)
-            finished, _ = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
-            error = next((f.exception() for f in finished if f.exception() is not None), None)
-            if error is not None:
-                with lock:
-                    queue.clear()
-                raise error
+        while not done.wait(timeout=0.5):  # a timeout, so that Ctrl-C is not held up
+            pass
+    if errors:
+        raise errors[0]
 
 
 # A split costs about one request (each window ends on a partial page): only into parts
