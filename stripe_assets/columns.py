@@ -78,7 +78,10 @@ _BY_ENDPOINT: dict[str, dict[str, Column]] = {
         "payment_intent": PAYMENT_INTENT,
         "currency": CURRENCY,
         "status": _c("VARCHAR", "succeeded, pending, requires_action, failed or canceled."),
-        "reason": _c("VARCHAR", "duplicate, fraudulent, requested_by_customer, or NULL."),
+        "reason": _c(
+            "VARCHAR",
+            "duplicate, fraudulent, requested_by_customer, expired_uncaptured_charge, or NULL.",
+        ),
     },
     "payouts": {
         "amount": _c("BIGINT", f"Amount paid out, {MINOR}."),

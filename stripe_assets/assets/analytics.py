@@ -16,16 +16,27 @@ ANALYTICS_GROUP = "analytics"
 
 REFUND_RATES_SQL = f"""
 WITH succeeded AS (
-    SELECT id, lower(currency) AS currency, amount_captured,
+    -- An authorization never captured is no payment, and its release no refund.
+    SELECT id, lower(currency) AS currency, amount, amount_captured,
            CAST(timezone('UTC', created) AS DATE) AS charge_day
     FROM stripe.charges
+    WHERE status = 'succeeded' AND captured
+),
+succeeded_refunds AS (
+    SELECT charge, amount,
+           row_number() OVER (PARTITION BY charge ORDER BY created, id) AS nth
+    FROM stripe.refunds
     WHERE status = 'succeeded'
 ),
 refunded AS (
-    SELECT charge, sum(amount) AS amount_refunded
-    FROM stripe.refunds
-    WHERE status = 'succeeded'
-    GROUP BY charge
+    -- Before API version 2025-03-31.basil, a partial capture also created a succeeded refund
+    -- of the uncaptured rest, at capture, so before any refund the customer got. Money never
+    -- taken is not money given back: that refund is left out.
+    SELECT r.charge, sum(r.amount) AS amount_refunded
+    FROM succeeded_refunds r JOIN succeeded s ON s.id = r.charge
+    WHERE NOT (r.nth = 1 AND s.amount_captured < s.amount
+               AND r.amount = s.amount - s.amount_captured)
+    GROUP BY r.charge
 ),
 per_day AS (
     SELECT s.charge_day, s.currency,
@@ -50,10 +61,16 @@ MAJOR = "in the currency's major unit (10.99 USD, 1099 JPY, 1.099 KWD), exact"
 REFUND_RATES_COLUMNS = {
     "charge_day": Column("DATE", "UTC day of the charge's `created`."),
     "currency": Column("VARCHAR", "Three-letter ISO currency code, lower case."),
-    "charges_succeeded": Column("BIGINT", "Succeeded charges created that day."),
+    "charges_succeeded": Column(
+        "BIGINT", "Succeeded, captured charges created that day (not authorizations left"
+        " uncaptured)."
+    ),
     "charges_refunded": Column("BIGINT", "Of those, charges with any succeeded refund."),
     "amount_charged": Column("BIGINT", "Amount captured by those charges, in minor units."),
-    "amount_refunded": Column("BIGINT", "Succeeded refunds of those charges, in minor units."),
+    "amount_refunded": Column(
+        "BIGINT", "Succeeded refunds of those charges, in minor units; not the refund that"
+        " Stripe versions before 2025-03-31 create for a partial capture's uncaptured rest."
+    ),
     "refund_rate_count": Column("DOUBLE", "charges_refunded / charges_succeeded."),
     "refund_rate_amount": Column("DOUBLE", "amount_refunded / amount_charged (NULL if 0)."),
     "amount_charged_major": Column("DECIMAL(38,3)", f"amount_charged {MAJOR}."),
@@ -99,8 +116,10 @@ PAYOUT_SUMMARY_COLUMNS = {
     group_name=ANALYTICS_GROUP,
     description=(
         "Refund rates per charge day (UTC day of the charge's `created`) and currency: how many "
-        "succeeded charges got any succeeded refund, and what share of the captured amount was "
-        "refunded (refunds counted against their charge's day, from `stripe.refunds`). Amounts "
+        "succeeded, captured charges got any succeeded refund, and what share of the captured "
+        "amount was refunded (refunds counted against their charge's day, from "
+        "`stripe.refunds`). Authorizations never captured are left out, and so is the refund "
+        "older Stripe versions record for a partial capture's uncaptured rest. Amounts "
         "in minor units and, as `*_major`, in the currency's major unit (JPY 0 decimals, KWD 3). "
         "Rebuilt in DuckDB from the whole raw tables after they change; each materialization "
         "charts the refund rate over time."
@@ -109,7 +128,7 @@ PAYOUT_SUMMARY_COLUMNS = {
     owners=["team:finance-analytics"],
     deps=[dg.AssetKey(["stripe", "charges"]), dg.AssetKey(["stripe", "refunds"])],
     metadata=schema_metadata(REFUND_RATES_COLUMNS),
-    code_version="1",
+    code_version="2",
 )
 def refund_rates() -> SqlTable:
     return SqlTable(REFUND_RATES_SQL, summarize=refund_rate_metadata)
