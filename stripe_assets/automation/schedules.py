@@ -11,6 +11,7 @@ from datetime import UTC, timedelta
 
 import dagster as dg
 
+from stripe_assets.assets.partitions import daily_partitions
 from stripe_assets.automation.ranges import partition_run_request
 from stripe_assets.automation.run_requests import LAUNCHED_BY_TAG, REASON_TAG
 from stripe_assets.jobs import (
@@ -38,10 +39,15 @@ FULL_TABLES_CRON = "30 3 * * *"  # daily, at a quiet hour
 def refresh_recent_days(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
     when = context.scheduled_execution_time.astimezone(UTC)
     today = when.date()
+    # On the first partition's day there is no yesterday to re-list: a range starting before
+    # the first partition would fail every run.
+    first = max(today - timedelta(days=1), daily_partitions.start.date())
+    if first > today:
+        return []
     tags = {LAUNCHED_BY_TAG: "refresh_recent_days", REASON_TAG: "schedule"}
     return [
         partition_run_request(
-            stripe_table_key(table), today - timedelta(days=1), today,
+            stripe_table_key(table), first, today,
             job_name=refresh_stripe_days.name, run_key=f"{table}:{when.isoformat()}", tags=tags,
         )
         for table in DAY_TABLES
