@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import time
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -164,8 +165,11 @@ def test_the_events_sensor_check_reads_the_cursor_stored_in_the_instance(tmp_pat
             sensor = repo.get_sensor("stripe_events_sensor")
             state = current_state(instance, sensor)  # running by default, as the daemon finds it
 
-            def store_cursor(through: float) -> None:
-                data = SensorInstigatorData(cursor=json.dumps({"v": 1, "through": int(through)}))
+            def store_cursor(through: float, backlog: list[list[int]] | None = None) -> None:
+                cursor: dict[str, Any] = {"v": 1, "through": int(through)}
+                if backlog:
+                    cursor["backlog"] = backlog
+                data = SensorInstigatorData(cursor=json.dumps(cursor))
                 stored = instance.get_instigator_state(state.instigator_origin_id,
                                                        state.selector_id)
                 if stored is None:
@@ -183,3 +187,21 @@ def test_the_events_sensor_check_reads_the_cursor_stored_in_the_instance(tmp_pat
             behind = check()
             assert not behind.passed and behind.severity == WARN
             assert "last read events 3.0 hours ago" in (behind.description or "")
+
+            # Back from an outage: polled up to now, but 20 days of events still to be read.
+            now = int(time.time())
+            store_cursor(now - 30, backlog=[[now - 20 * 86400, now - 86400]])
+            catching_up = check()
+            assert not catching_up.passed and catching_up.severity == WARN
+            assert "catching up" in (catching_up.description or "")
+            assert meta(catching_up, "unread_since_hours") == pytest.approx(20 * 24, abs=0.1)
+
+
+def test_the_events_sensor_check_reports_the_sensor_before_anything_was_loaded(tmp_path):
+    missing = DuckDBReader(database=str(tmp_path / "not-loaded-yet.duckdb"))
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        context = dg.build_asset_check_context(instance=instance)
+        result = events_sensor_is_polling(context, warehouse=missing)
+    assert isinstance(result, dg.AssetCheckResult)
+    assert not result.passed and "never ticked" in (result.description or "")
+    assert meta(result, "newest_event_age_hours") is None
