@@ -15,6 +15,9 @@ from stripe_assets.columns import Column
 from stripe_assets.io_manager.spool import SqlTable
 
 DETACHED = "payment_method.detached"
+# `*.deleted` events whose object lives on: a subscription that ended is still retrievable,
+# with status `canceled`.
+NOT_DELETIONS = ("customer.subscription.deleted",)
 
 DELETED_OBJECTS_SQL = f"""
 SELECT data->>'$.object.object' AS object_type,
@@ -28,7 +31,8 @@ SELECT data->>'$.object.object' AS object_type,
             THEN data->>'$.previous_attributes.customer' END AS detached_from_customer,
        livemode
 FROM stripe.events
-WHERE type LIKE '%.deleted' OR type = '{DETACHED}'
+WHERE (type LIKE '%.deleted' AND type NOT IN ({", ".join(f"'{t}'" for t in NOT_DELETIONS)}))
+   OR type = '{DETACHED}'
 ORDER BY deleted_at, event_id
 """
 
@@ -50,7 +54,8 @@ DELETED_OBJECTS_COLUMNS = {
     group_name=ANALYTICS_GROUP,
     description=(
         "Objects deleted in Stripe, as seen in the event log: every `*.deleted` event "
-        "(customer.deleted, product.deleted, ...) and `payment_method.detached`, with "
+        "(customer.deleted, product.deleted, ...) but customer.subscription.deleted (an ended "
+        "subscription is not deleted: it stays, `canceled`), and `payment_method.detached`, with "
         "object_type, object_id, change ('deleted' or 'detached'), deleted_at (the event's "
         "time), event_id and event_type. As complete as stripe.events: deletions older than "
         "the first loaded event (Stripe serves 30 days of events) are not known."
@@ -60,7 +65,7 @@ DELETED_OBJECTS_COLUMNS = {
     deps=[dg.AssetKey(["stripe", "events"])],
     metadata=schema_metadata(DELETED_OBJECTS_COLUMNS),
     automation_condition=ANALYTICS_CONDITION,
-    code_version="1",
+    code_version="2",
 )
 def deleted_objects() -> SqlTable:
     return SqlTable(DELETED_OBJECTS_SQL)
