@@ -76,13 +76,17 @@ def test_a_selection_whose_upstream_table_was_never_loaded_says_which_to_load(sa
     db = tmp_path / "stripe.duckdb"
     env = {"STRIPE_API_KEY": "sk_test_51CliKey000000000000000aaaa", "STRIPE_API_BASE": sandbox.url,
            "STRIPE_ASSETS_DB": str(db), "STRIPE_REQUESTS_PER_SECOND": "500"}
-    # payment_methods reads customers, payment_intents and setup_intents from the file.
+    # payment_methods reads customers, payment_intents, setup_intents and charges from the file.
     result = run_cli(["load", "--select", "payment_methods"], env, tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
-    assert f"stripe.customers is not in {db} yet: materialize stripe/customers first" \
-        in result.stdout
-    assert "add customers to --select" in result.stdout
+    named = re.search(rf"stripe\.(\w+) is not in {re.escape(str(db))} yet: materialize"
+                      r" stripe/(\w+) first", result.stdout)
+    assert named is not None, result.stdout
+    table = named.group(1)
+    assert table == named.group(2)
+    assert table in {"customers", "payment_intents", "setup_intents", "charges"}
+    assert f"add {table} to --select" in result.stdout
 
 
 @pytest.mark.parametrize(("args", "env", "message"), [

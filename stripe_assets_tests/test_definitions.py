@@ -19,6 +19,7 @@ EXPECTED_EDGES = {
     ("stripe/customers", "stripe/payment_methods"),
     ("stripe/payment_intents", "stripe/payment_methods"),
     ("stripe/setup_intents", "stripe/payment_methods"),
+    ("stripe/charges", "stripe/payment_methods"),
     ("stripe/charges", "analytics/refund_rates"),
     ("stripe/refunds", "analytics/refund_rates"),
     ("stripe/payouts", "analytics/payout_summary"),

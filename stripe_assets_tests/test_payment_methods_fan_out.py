@@ -35,6 +35,7 @@ def test_payment_methods_fetches_concurrently_and_stays_under_the_limit(
         customers=column(server, "customers", "id", customers),
         payment_intents=column(server, "payment_intents", "payment_method", intents),
         setup_intents=column(server, "setup_intents", "payment_method", intents),
+        charges=column(server, "charges", "payment_method", intents),
     )
     assert isinstance(objects, StripeObjects)
     try:

@@ -22,7 +22,7 @@ WHAT = {
     "field) for them, so the whole table is re-read on every run.",
     "payment_methods": "Payment methods (`pm_...`): those saved on customers (listed per "
     "customer, as `GET /v1/payment_methods` does not list them) plus guest-checkout methods "
-    "referenced by payment intents and setup intents, retrieved by id. Full refresh.",
+    "referenced by payment intents, setup intents and charges, retrieved by id. Full refresh.",
 }
 
 

@@ -3,7 +3,9 @@
 `GET /v1/payment_methods` without `customer` does not return them, so this asset reads:
   1. every customer's saved methods: `GET /v1/customers/{id}/payment_methods`, concurrently;
   2. methods used by guests (attached to no customer), known only by the id that payment
-     intents and setup intents reference: `GET /v1/payment_methods/{id}`.
+     intents, setup intents and charges reference: `GET /v1/payment_methods/{id}`. Charges
+     too: after a declined attempt Stripe clears the intent's `payment_method`, and the
+     failed charge is then the only object that names the method.
 """
 
 from typing import Any
@@ -45,9 +47,10 @@ def _ids(frame: pd.DataFrame, column: str) -> set[str]:
         "setup_intents": dg.AssetIn(
             key=["stripe", "setup_intents"], metadata={"columns": ["payment_method"]}
         ),
+        "charges": dg.AssetIn(key=["stripe", "charges"], metadata={"columns": ["payment_method"]}),
     },
     pool=STRIPE_API_POOL,
-    code_version="1",
+    code_version="2",
 )
 def payment_methods(
     context: dg.AssetExecutionContext,
@@ -55,9 +58,11 @@ def payment_methods(
     customers: pd.DataFrame,
     payment_intents: pd.DataFrame,
     setup_intents: pd.DataFrame,
+    charges: pd.DataFrame,
 ) -> StripeObjects:
     customer_ids = sorted(set(customers["id"].dropna())) if "id" in customers.columns else []
-    referenced = _ids(payment_intents, "payment_method") | _ids(setup_intents, "payment_method")
+    referenced = set().union(*(_ids(frame, "payment_method")
+                               for frame in (payment_intents, setup_intents, charges)))
 
     def fill(spool: ObjectSpool) -> dict[str, Any]:
         seen: set[str] = set()
