@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from stripe_assets.io_manager import ObjectSpool, SqlTable, StripeDuckDBIOManager, StripeObjects
+from stripe_assets.io_manager.stripe_handler import MERGE_BY_ID
 
 from .io_support import (
     API_VERSION,
@@ -322,6 +323,23 @@ def test_api_version_loaded_at_and_extra_columns_are_written(db):
     assert loaded_at.tzinfo is not None
     types = column_types(db, "stripe.charges")
     assert (types["batch"], types["sandbox"], types["origin"]) == ("BIGINT", "BOOLEAN", "JSON")
+
+
+def test_a_merging_write_counts_the_rows_its_partition_keeps_not_only_those_it_wrote(db):
+    # events merge by id: re-listing a day Stripe no longer serves keeps the stored rows.
+    batches = {"2024-01-02": [[charge(1, ts("2024-01-02", 1)), charge(2, ts("2024-01-02", 2))],
+                              []]}
+
+    @dg.asset(name="charges", key_prefix=["stripe"], partitions_def=DAILY,
+              metadata={"partition_expr": "created", MERGE_BY_ID: True})
+    def merging(context) -> StripeObjects:
+        return stripe_objects(batches[context.partition_key].pop(0))
+
+    first = metadata(run(db, [merging], "2024-01-02"))
+    second = metadata(run(db, [merging], "2024-01-02"))
+    assert (first["rows_written"], first["dagster/partition_row_count"]) == (2, 2)
+    assert second["rows_written"] == 0
+    assert (second["dagster/row_count"], second["dagster/partition_row_count"]) == (2, 2)
 
 
 def test_metadata_shows_counts_real_schema_descriptions_and_a_preview_newest_first(db):

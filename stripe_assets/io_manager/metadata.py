@@ -125,11 +125,13 @@ def output_metadata(
         f"SELECT count(*) FROM {table_name(table_slice, current_catalog(connection))}"
     ).fetchall()[0]
     total = row[0] if row else 0
+    # The slice's rows, not the rows written: a write that merges by id keeps stored rows.
+    in_slice = _slice_row_count(connection, table_slice) if partitioned else None
     descriptions = declared_descriptions(context.definition_metadata)
     metadata: dict[str, Any] = dict(
         TableMetadataSet(
             row_count=total,
-            partition_row_count=report.rows_written if partitioned else None,
+            partition_row_count=in_slice,
             column_schema=column_schema(columns, descriptions),
         )
     )
@@ -146,6 +148,14 @@ def output_metadata(
     if partitioned:
         return _spread_over_partitions(context, connection, table_slice, metadata)
     return metadata
+
+
+def _slice_row_count(connection, table_slice) -> int:
+    row = connection.execute(
+        f"SELECT count(*) FROM {table_name(table_slice, current_catalog(connection))}"
+        f" WHERE {partition_predicate(table_slice)}"
+    ).fetchall()
+    return int(row[0][0]) if row else 0
 
 
 def partition_windows(context: OutputContext) -> dict[str, TimeWindow]:
