@@ -7,7 +7,7 @@ stopped for a while), or when the raw tables' freshness policy should stay green
 account.
 """
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -36,8 +36,12 @@ FULL_TABLES_CRON = "30 3 * * *"  # daily, at a quiet hour
         "one run per table covering both days. Catches changes the events sensor might miss."
     ),
 )
-def refresh_recent_days(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+def refresh_recent_days(
+    context: dg.ScheduleEvaluationContext,
+) -> list[dg.RunRequest] | dg.SkipReason:
     when = context.scheduled_execution_time.astimezone(UTC)
+    if (late := _superseded(when, timedelta(hours=1))) is not None:
+        return late
     today = when.date()
     # On the first partition's day there is no yesterday to re-list: a range starting before
     # the first partition would fail every run.
@@ -54,7 +58,7 @@ def refresh_recent_days(context: dg.ScheduleEvaluationContext) -> list[dg.RunReq
     ]
 
 
-refresh_full_tables_daily = dg.ScheduleDefinition(
+@dg.schedule(
     name="refresh_full_tables_daily",
     cron_schedule=FULL_TABLES_CRON,
     execution_timezone="UTC",
@@ -63,5 +67,21 @@ refresh_full_tables_daily = dg.ScheduleDefinition(
     tags={LAUNCHED_BY_TAG: "refresh_full_tables_daily", REASON_TAG: "schedule"},
     description="Every day, re-read payment_links and payment_methods whole.",
 )
+def refresh_full_tables_daily(
+    context: dg.ScheduleEvaluationContext,
+) -> dg.RunRequest | dg.SkipReason:
+    when = context.scheduled_execution_time.astimezone(UTC)
+    return _superseded(when, timedelta(days=1)) or dg.RunRequest()
+
+
+def _superseded(when: datetime, interval: timedelta) -> dg.SkipReason | None:
+    """Skip a tick the next one has come due after: a daemon back from downtime replays the
+    ticks it missed (up to 5 by default), and each would re-read the same data."""
+    if datetime.now(UTC) - when < interval:
+        return None
+    return dg.SkipReason(
+        f"The tick of {when:%Y-%m-%d %H:%M} UTC is evaluated late, after the next one came due:"
+        " that one re-reads the same data, so this one is skipped."
+    )
 
 all_schedules = [refresh_recent_days, refresh_full_tables_daily]
