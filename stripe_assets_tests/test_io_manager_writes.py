@@ -18,6 +18,7 @@ from .io_support import (
     API_VERSION,
     DAILY,
     OURS,
+    STOCK,
     charge,
     charges_asset,
     column_types,
@@ -176,6 +177,28 @@ def test_empty_result_on_an_existing_table_empties_the_slice_and_keeps_the_colum
     assert column_types(db, "stripe.charges") == columns
     assert metadata(result)["dagster/partition_row_count"] == 0
     assert metadata(result)["preview"] == "_no rows written_"
+
+
+def test_a_dataframe_without_columns_empties_the_slice_or_says_what_to_return(db):
+    # pd.DataFrame(), a user's "nothing today": DuckDB can neither register nor create it.
+    batches: dict[str, Any] = {"2024-01-02": [charge(1, ts("2024-01-02", 1))],
+                               "2024-01-03": [charge(2, ts("2024-01-03", 1))]}
+    asset = charges_asset(STOCK, batches)
+    first = dg.materialize([charges_asset(STOCK, {"2024-01-02": lambda: pd.DataFrame()})],
+                           partition_key="2024-01-02", raise_on_error=False,
+                           resources={"io_manager": StripeDuckDBIOManager(database=db)})
+    assert not first.success
+    assert "return an empty DataFrame with the table's columns" in error_text(first)
+    run(db, [asset], "2024-01-02")
+    run(db, [asset], "2024-01-03")
+    columns = column_types(db, "stripe.charges")
+
+    batches["2024-01-02"] = lambda: pd.DataFrame()
+    result = run(db, [asset], "2024-01-02")
+    assert result.success
+    assert ids(db) == ["ch_000000000000000000000002"]
+    assert column_types(db, "stripe.charges") == columns
+    assert metadata(result)["dagster/partition_row_count"] == 0
 
 
 def test_partitioned_rerun_replaces_exactly_that_day_half_open(db):

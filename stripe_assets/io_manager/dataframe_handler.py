@@ -18,7 +18,7 @@ from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 
 from .metadata import output_metadata
 from .relation import RelationWriteError, write_relation
-from .schema import table_exists
+from .schema import table_columns, table_exists
 from .sql import current_catalog, select_statement
 
 
@@ -56,6 +56,26 @@ def prepare_frame(frame: pd.DataFrame, where: str) -> tuple[pd.DataFrame, set[st
     return frame, json_columns
 
 
+def _no_columns(
+    frame: pd.DataFrame, table_slice: TableSlice, connection, where: str
+) -> pd.DataFrame:
+    """``pd.DataFrame()``, the usual "nothing this time": no rows for the table's columns. DuckDB
+    cannot register a frame without columns, nor create a table without any."""
+    if len(frame.index):
+        raise RelationWriteError(
+            f"The DataFrame for {where} has {len(frame.index)} rows but no columns: give it"
+            " the columns its rows have."
+        )
+    columns = table_columns(connection, table_slice.schema, table_slice.table)
+    if not columns:
+        raise RelationWriteError(
+            f"The DataFrame for {where} is empty and has no columns, and {where} does not exist"
+            " yet: return an empty DataFrame with the table's columns, e.g."
+            " pd.DataFrame(columns=['id', 'created']), so that a readable table can be created."
+        )
+    return pd.DataFrame(columns=[name for name, _ in columns])
+
+
 class DataFrameTypeHandler(DbTypeHandler[pd.DataFrame]):
     """Writes DataFrames by column name with schema evolution; loads any table as a DataFrame."""
 
@@ -63,6 +83,8 @@ class DataFrameTypeHandler(DbTypeHandler[pd.DataFrame]):
         self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection
     ) -> Mapping[str, Any]:
         where = f"{table_slice.schema}.{table_slice.table}"
+        if len(obj.columns) == 0:
+            obj = _no_columns(obj, table_slice, connection, where)
         frame, json_columns = prepare_frame(obj, where)
         view = f"_stripe_frame_{uuid4().hex}"
         connection.register(view, frame)
