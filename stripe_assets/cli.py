@@ -9,14 +9,18 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stripe_assets import settings
 from stripe_assets.settings import SettingsError
 
+if TYPE_CHECKING:
+    import dagster as dg
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    _read_dotenv()
+    settings.read_dotenv()
     if argv and argv[0] == "sandbox":
         from stripe_assets.sandbox.cli import main as sandbox_main
 
@@ -34,16 +38,6 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-
-
-def _read_dotenv() -> None:
-    """Read ./.env like `dagster dev` does, so both see the same STRIPE_API_KEY.
-
-    python-dotenv comes with dagster; variables already set in the environment win.
-    """
-    from dotenv import load_dotenv
-
-    load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,7 +82,7 @@ def _check_database(db: Path) -> None:
     import duckdb
 
     from stripe_assets.database import open_database
-    from stripe_assets.io_manager.client import is_lock_conflict
+    from stripe_assets.io_manager.client import describe_lock_holder, is_lock_conflict
 
     where = f"STRIPE_ASSETS_DB={db}"
     if db.is_dir():
@@ -112,7 +106,12 @@ def _check_database(db: Path) -> None:
         open_database(db, read_only=True).close()
     except duckdb.Error as exc:
         if is_lock_conflict(exc):
-            return  # another process has it open: the load waits for it (lock_timeout_seconds)
+            # The load waits for it before each write (lock_timeout_seconds), silently but
+            # for this line: the wait is logged at INFO, which `load` does not print.
+            print(f"note: {db} is open in {describe_lock_holder(str(exc))}: each write waits"
+                  " for it to close the file. Close that session (a notebook, the DuckDB"
+                  " CLI, ...) to let the load write.", flush=True)
+            return
         raise SettingsError(
             f"{where} cannot be opened: it is not a DuckDB database, or it is damaged or from "
             f"another DuckDB version (DuckDB said: {exc}). It was left as it is: move it aside "
@@ -133,16 +132,21 @@ def _load(args: argparse.Namespace) -> int:
         os.environ["STRIPE_START_DATE"] = _sandbox_start_date()
     try:
         start, end = _dates(args)
-        _check_database(settings.db_path())
+        db = settings.db_path()
+        _check_database(db)
+        assets = _selection(args.select)
+        if args.select:
+            _check_upstream_tables(assets, db)
+        _absolute_dagster_home()
         if from_sandbox:
-            return _load_from_sandbox(args, start, end)
-        return _load_with_env(args, start, end, source=f"Stripe at {settings.api_base()}")
+            return _load_from_sandbox(assets, start, end)
+        return _load_with_env(assets, start, end, source=f"Stripe at {settings.api_base()}")
     finally:
         if own_start:
             os.environ.pop("STRIPE_START_DATE", None)
 
 
-def _load_from_sandbox(args: argparse.Namespace, start: date, end: date) -> int:
+def _load_from_sandbox(assets: list[dg.AssetsDefinition], start: date, end: date) -> int:
     from stripe_assets.local_sandbox import SANDBOX_KEY, running_sandbox
 
     print("No STRIPE_API_KEY set: starting the bundled Stripe-compatible sandbox API "
@@ -153,7 +157,7 @@ def _load_from_sandbox(args: argparse.Namespace, start: date, end: date) -> int:
         # The sandbox has no rate limit of its own; no need to pace it like real Stripe.
         os.environ.setdefault("STRIPE_REQUESTS_PER_SECOND", "500")
         try:
-            return _load_with_env(args, start, end, source=f"the local sandbox at {url}")
+            return _load_with_env(assets, start, end, source=f"the local sandbox at {url}")
         finally:
             for name in ("STRIPE_API_BASE", "STRIPE_API_KEY"):
                 os.environ.pop(name, None)
@@ -235,7 +239,9 @@ def _check_stripe(endpoint: str) -> None:
         raise SettingsError(str(exc)) from None
 
 
-def _load_with_env(args: argparse.Namespace, start: date, end: date, source: str) -> int:
+def _selection(select: str | None) -> list[dg.AssetsDefinition]:
+    """The assets --select names, in dependency order (all without it). An asset can be named
+    as `charges`, or as the CLI prints it (`stripe/charges`), or as its table (`stripe.charges`)."""
     import warnings
 
     import dagster as dg
@@ -244,19 +250,80 @@ def _load_with_env(args: argparse.Namespace, start: date, end: date, source: str
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
     from stripe_assets.assets import all_assets
+
+    assets = list(all_assets)
+    if select is None:
+        return assets
+    names = [name.strip() for name in select.split(",") if name.strip()]
+    if not names:
+        raise SettingsError(f"--select {select!r} names no asset: give names separated by"
+                            " commas, e.g. --select charges,refunds.")
+    by_name = {alias: a for a in assets
+               for alias in (a.key.path[-1], "/".join(a.key.path), ".".join(a.key.path))}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise SettingsError(
+            f"--select names unknown assets: {', '.join(sorted(unknown))}. Known: "
+            + ", ".join(a.key.path[-1] for a in assets)
+        )
+    chosen = {by_name[name].key for name in names}
+    return [a for a in assets if a.key in chosen]
+
+
+def _check_upstream_tables(assets: list[dg.AssetsDefinition], db: Path) -> None:
+    """Fail before fetching anything when a selected asset reads a table that is in neither the
+    selection nor the file, naming every such table at once."""
+    import duckdb
+
+    from stripe_assets.database import open_database
+    from stripe_assets.io_manager.schema import table_exists
+
+    selected = {a.key for a in assets}
+    upstream = sorted({dep for a in assets for dep in a.asset_deps.get(a.key, set())
+                       if dep not in selected}, key=lambda key: key.to_user_string())
+    if not upstream:
+        return
+    missing = upstream
+    if db.exists():
+        try:
+            with open_database(db, read_only=True) as connection:
+                missing = [key for key in upstream
+                           if not table_exists(connection, key.path[0], key.path[-1])]
+        except duckdb.Error:
+            return  # another process has it open: each run's input load names what is missing
+    if missing:
+        tables = ", ".join(".".join(key.path) for key in missing)
+        names = ",".join(key.path[-1] for key in missing)
+        raise SettingsError(
+            f"the selected assets read {tables}, which {'is' if len(missing) == 1 else 'are'}"
+            f" not in {db} yet: add {names} to --select, or load without --select."
+        )
+
+
+def _absolute_dagster_home() -> None:
+    """Dagster wants DAGSTER_HOME absolute and existing; `DAGSTER_HOME=.dagster_home` is what
+    people type, so make it so rather than fail with a traceback."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return
+    path = Path(home).expanduser().resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"DAGSTER_HOME={home}: cannot create {path} ({exc.strerror}). Point"
+                            " DAGSTER_HOME at a directory you can write, or unset it.") from None
+    os.environ["DAGSTER_HOME"] = str(path)
+
+
+def _load_with_env(
+    assets: list[dg.AssetsDefinition], start: date, end: date, source: str
+) -> int:
+    import dagster as dg
+
+    from stripe_assets.assets import all_assets
     from stripe_assets.load import AssetOutcome, load_assets
     from stripe_assets.resources import build_resources
 
-    assets = list(all_assets)
-    if args.select:
-        wanted = {s.strip() for s in args.select.split(",") if s.strip()}
-        unknown = wanted - {a.key.path[-1] for a in assets}
-        if unknown:
-            raise SettingsError(
-                f"--select names unknown assets: {', '.join(sorted(unknown))}. Known: "
-                + ", ".join(a.key.path[-1] for a in assets)
-            )
-        assets = [a for a in assets if a.key.path[-1] in wanted]
     endpoints = [a.key.path[-1] for a in assets if a.key.path[0] == "stripe"]
     if endpoints:
         _check_stripe(endpoints[0])
@@ -268,7 +335,7 @@ def _load_with_env(args: argparse.Namespace, start: date, end: date, source: str
 
     def report(o: AssetOutcome) -> None:
         if o.ok:
-            rows = f"{o.rows:>9,} rows" if o.rows is not None else " " * 14
+            rows = f"{o.rows:>9,} rows" if o.rows is not None else " " * 14  # written
             print(f"  ok    {o.name:<28}{rows} {o.requests:>7,} requests {o.retries:>4} retries"
                   f" {o.seconds:>7.1f}s", flush=True)
         else:
@@ -282,11 +349,13 @@ def _load_with_env(args: argparse.Namespace, start: date, end: date, source: str
     ok = [o for o in outcomes if o.ok]
     print(
         f"{len(ok)}/{len(outcomes)} assets loaded in {time.monotonic() - began:.1f}s: "
-        f"{sum(o.rows or 0 for o in ok):,} rows, {sum(o.requests for o in outcomes):,} requests, "
+        f"{sum(o.rows or 0 for o in ok):,} rows written, "
+        f"{sum(o.requests for o in outcomes):,} requests, "
         f"{sum(o.retries for o in outcomes)} retries.",
         flush=True,
     )
-    if not args.start and not args.select and len(ok) == len(outcomes):
+    if start == settings.start_date() and len(assets) == len(all_assets) \
+            and len(ok) == len(outcomes):
         # Every table of the account loaded from the first partition: it starts at the oldest.
         from stripe_assets.start_date_hint import oldest_day, start_date_hint
 

@@ -33,7 +33,10 @@ def open_database(
     """A connection with the database attached as `stripe_assets` and in use, times in UTC.
 
     Read-only by default: readers then never block a running load for longer than they read.
+    Without `path`, STRIPE_ASSETS_DB (from the environment or ./.env) names the file.
     """
+    if path is None:
+        settings.read_dotenv()
     path = str(path or settings.db_path())
     connection = duckdb.connect(config=dict(config or {}))
     try:

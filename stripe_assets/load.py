@@ -25,7 +25,7 @@ class AssetOutcome:
     key: dg.AssetKey
     ok: bool
     seconds: float
-    rows: int | None = None
+    rows: int | None = None  # rows written by this load
     requests: int = 0
     retries: int = 0
     error: str | None = None
@@ -96,7 +96,8 @@ def _materialize_one(
     outcome = AssetOutcome(asset_def.key, ok=True, seconds=seconds, warnings=warnings)
     for mat in result.asset_materializations_for_node(asset_def.op.name):
         meta = mat.metadata
-        outcome.rows = _int(meta.get("dagster/row_count"))
+        # This load's rows, not the table's (a ranged run's partitions all carry the run's).
+        outcome.rows = _int(meta.get("rows_written"))
         outcome.requests = _int(meta.get("stripe_requests")) or 0
         outcome.retries = _int(meta.get("stripe_retries")) or 0
     return outcome

@@ -19,6 +19,15 @@ class SettingsError(ValueError):
     """A setting has a value the project cannot use; the message says how to fix it."""
 
 
+def read_dotenv() -> None:
+    """Read ./.env as `dagster dev` does, so that `stripe-assets`, `dagster dev` and
+    `open_database()` see the same settings. python-dotenv comes with dagster; variables
+    already set in the environment win."""
+    from dotenv import load_dotenv
+
+    load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
+
+
 def stripe_version() -> str:
     return os.environ.get("STRIPE_VERSION") or STRIPE_VERSION_DEFAULT
 

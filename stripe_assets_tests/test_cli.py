@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from stripe_assets.database import open_database
 from stripe_assets.sandbox import SandboxConfig
+from stripe_assets_tests.lock_support import hold_write_lock
 from stripe_assets_tests.pipeline import env_without_project_settings, sandbox_days
 
 TABLES = ["stripe.customers", "stripe.charges", "stripe.payment_intents", "stripe.setup_intents",
@@ -52,10 +55,9 @@ def test_load_without_a_key_starts_the_sandbox_and_fills_all_ten_tables(tmp_path
 def test_load_with_a_key_reads_stripe_api_base_and_records_runs_in_dagster_home(sandbox, tmp_path):
     first, last = sandbox_days(sandbox)
     db = tmp_path / "stripe.duckdb"
-    home = tmp_path / "dagster_home"
-    home.mkdir()
+    home = tmp_path / "dagster_home"  # given relative and not there yet, as people type it
     env = {"STRIPE_API_KEY": "sk_test_51CliKey000000000000000aaaa", "STRIPE_API_BASE": sandbox.url,
-           "STRIPE_ASSETS_DB": str(db), "DAGSTER_HOME": str(home),
+           "STRIPE_ASSETS_DB": str(db), "DAGSTER_HOME": "dagster_home",
            "STRIPE_REQUESTS_PER_SECOND": "500"}
     result = run_cli(["load", "--start", str(first), "--end", str(last),
                       "--select", "charges,refunds,refund_rates"], env, tmp_path)
@@ -71,22 +73,54 @@ def test_load_with_a_key_reads_stripe_api_base_and_records_runs_in_dagster_home(
         assert len(runs) == 3
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
 
+    # Rows are what the load wrote, not what the table holds.
+    day = [c for c in sandbox.account.objects("charges")
+           if datetime.fromtimestamp(c["created"], UTC).date() == last]
+    again = run_cli(["load", "--start", str(last), "--end", str(last), "--select",
+                     "stripe/charges"], env, tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert re.search(rf"ok +stripe/charges +{len(day):,} rows ", again.stdout), again.stdout
+    assert f": {len(day):,} rows written" in again.stdout
 
-def test_a_selection_whose_upstream_table_was_never_loaded_says_which_to_load(sandbox, tmp_path):
+
+@pytest.mark.parametrize(("select", "tables", "add"), [
+    ("payment_methods", "stripe.charges, stripe.customers, stripe.payment_intents,"
+     " stripe.setup_intents", "charges,customers,payment_intents,setup_intents"),
+    ("analytics/refund_rates", "stripe.charges, stripe.refunds", "charges,refunds"),
+    ("customers,stripe.payment_methods", "stripe.charges, stripe.payment_intents,"
+     " stripe.setup_intents", "charges,payment_intents,setup_intents"),
+])
+def test_a_selection_whose_upstream_tables_were_never_loaded_names_them_all_before_fetching(
+    sandbox, tmp_path, select, tables, add,
+):
     db = tmp_path / "stripe.duckdb"
     env = {"STRIPE_API_KEY": "sk_test_51CliKey000000000000000aaaa", "STRIPE_API_BASE": sandbox.url,
            "STRIPE_ASSETS_DB": str(db), "STRIPE_REQUESTS_PER_SECOND": "500"}
-    # payment_methods reads customers, payment_intents, setup_intents and charges from the file.
-    result = run_cli(["load", "--select", "payment_methods"], env, tmp_path)
-    assert result.returncode == 1
+    before = sandbox.stats["requests"]
+    result = run_cli(["load", "--select", select], env, tmp_path)
+    assert result.returncode == 2
     assert "Traceback" not in result.stdout + result.stderr
-    named = re.search(rf"stripe\.(\w+) is not in {re.escape(str(db))} yet: materialize"
-                      r" stripe/(\w+) first", result.stdout)
-    assert named is not None, result.stdout
-    table = named.group(1)
-    assert table == named.group(2)
-    assert table in {"customers", "payment_intents", "setup_intents", "charges"}
-    assert f"add {table} to --select" in result.stdout
+    assert f"the selected assets read {tables}, which are not in {db} yet: add {add} to" \
+        " --select, or load without --select." in result.stderr
+    assert sandbox.stats["requests"] == before  # nothing fetched
+
+
+def test_a_load_names_the_session_holding_the_file_and_waits_for_it(sandbox, tmp_path):
+    db = tmp_path / "stripe.duckdb"
+    duckdb.connect(str(db)).close()
+    env = {"STRIPE_API_KEY": "sk_test_51CliKey000000000000000aaaa", "STRIPE_API_BASE": sandbox.url,
+           "STRIPE_ASSETS_DB": str(db), "STRIPE_REQUESTS_PER_SECOND": "500"}
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(target=hold_write_lock, args=(str(db), 4.0, ready))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        result = run_cli(["load", "--select", "customers"], env, tmp_path)
+    finally:
+        holder.join()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(rf"note: {re.escape(str(db))} is open in PID {holder.pid}\b", result.stdout)
+    assert "1/1 assets loaded" in result.stdout
 
 
 @pytest.mark.parametrize(("args", "env", "message"), [
@@ -95,6 +129,7 @@ def test_a_selection_whose_upstream_table_was_never_loaded_says_which_to_load(sa
     (["load"], {"STRIPE_START_DATE": "01/02/2024"}, "STRIPE_START_DATE='01/02/2024' is not a date"),
     (["load"], {"STRIPE_API_BASE": "https://api.stripe.com"}, "STRIPE_API_KEY is not set"),
     (["load", "--select", "charges,nope"], {"STRIPE_API_KEY": "sk_test_x"}, "unknown assets: nope"),
+    (["load", "--select", ","], {"STRIPE_API_KEY": "sk_test_x"}, "--select ',' names no asset"),
     (["load"], {"STRIPE_ENDPOINT_REQUESTS_PER_SECOND": "fast"},
      "STRIPE_ENDPOINT_REQUESTS_PER_SECOND='fast' must be a positive number"),
 ])
@@ -104,3 +139,15 @@ def test_bad_settings_end_with_one_clear_message_and_no_traceback(tmp_path, args
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "db.duckdb").exists()
+
+
+def test_open_database_reads_the_file_named_in_dot_env_as_the_cli_does(tmp_path, monkeypatch):
+    db = tmp_path / "elsewhere.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA stripe; CREATE TABLE stripe.charges AS SELECT 'ch_1' AS id")
+    (tmp_path / ".env").write_text(f"STRIPE_ASSETS_DB={db}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STRIPE_ASSETS_DB", "set only to be restored after the test")
+    monkeypatch.delenv("STRIPE_ASSETS_DB")
+    with open_database() as con:
+        assert con.execute("SELECT id FROM stripe.charges").fetchall() == [("ch_1",)]

@@ -201,6 +201,31 @@ def test_a_dataframe_without_columns_empties_the_slice_or_says_what_to_return(db
     assert metadata(result)["dagster/partition_row_count"] == 0
 
 
+def test_a_table_read_before_it_was_written_is_named_with_what_to_materialize(db):
+    # As the UI's "Materialize selected" on a new file: no DuckDB catalog error, a line.
+    @dg.asset(key=["stripe", "charges"])
+    def charges() -> pd.DataFrame:
+        return pd.DataFrame({"id": ["ch_1"]})
+
+    @dg.asset(key=["analytics", "from_frame"], ins={"charges": dg.AssetIn(["stripe", "charges"])})
+    def from_frame(charges: pd.DataFrame) -> pd.DataFrame:
+        return charges
+
+    @dg.asset(key=["analytics", "from_sql"], deps=[charges])
+    def from_sql() -> SqlTable:
+        return SqlTable("SELECT count(*) AS n FROM stripe.charges")
+
+    for asset, expected in [
+        (from_frame, f"stripe.charges is not in {db} yet: materialize stripe/charges first"),
+        (from_sql, f"analytics.from_sql is built from a table {db} does not hold yet"
+                   " (stripe.charges): materialize its upstream assets first"),
+    ]:
+        result = dg.materialize([charges, asset], selection=[asset.key], raise_on_error=False,
+                                resources={"io_manager": StripeDuckDBIOManager(database=db)})
+        assert not result.success
+        assert expected in error_text(result)
+
+
 def test_partitioned_rerun_replaces_exactly_that_day_half_open(db):
     batches: dict[str, Any] = {
         "2024-01-01": [charge(1, ts("2024-01-01", 23, 59, 59))],

@@ -8,6 +8,7 @@ schema evolution as other outputs. Either way inside the write's single transact
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import uuid4
@@ -16,6 +17,7 @@ import duckdb
 from dagster import InputContext, OutputContext
 from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 
+from .dataframe_handler import MissingInputTableError
 from .metadata import (
     PREVIEW_ROWS,
     WriteReport,
@@ -26,6 +28,9 @@ from .relation import write_relation
 from .schema import Evolution, table_columns
 from .spool import SqlTable
 from .sql import current_catalog, quote_ident, table_name
+
+# DuckDB's message when a query names a table the file does not have.
+_MISSING_TABLE = re.compile(r'Table with name (?P<name>"[^"]+"|\S+?)!? does not exist')
 
 
 def _query(sql_table: SqlTable) -> str:
@@ -86,7 +91,20 @@ class SqlTableTypeHandler(DbTypeHandler[SqlTable]):
     def handle_output(
         self, context: OutputContext, table_slice: TableSlice, obj: SqlTable, connection
     ) -> Mapping[str, Any]:
-        report = build_table(connection, table_slice, obj)
+        try:
+            report = build_table(connection, table_slice, obj)
+        except duckdb.CatalogException as error:
+            missing = _MISSING_TABLE.search(str(error))
+            if missing is None:
+                raise
+            database = (context.resource_config or {}).get("database", "the DuckDB file")
+            table = missing["name"].strip('"')
+            raise MissingInputTableError(
+                f"{table_slice.schema}.{table_slice.table} is built from a table {database} does"
+                f" not hold yet ({table}): materialize its upstream assets first (in"
+                " the UI, select it with them; with stripe-assets load, add them to --select, or"
+                f" load without --select). DuckDB said: {str(error).splitlines()[0]}"
+            ) from error
         context.log.info(
             f"Built {table_slice.schema}.{table_slice.table}: {report.rows_written} rows"
         )
