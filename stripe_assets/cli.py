@@ -189,7 +189,14 @@ def _dev(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("DAGSTER_HOME", os.path.abspath(".dagster_home"))
     _prepare_dagster_home(Path(os.environ["DAGSTER_HOME"]))
-    command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", *args.dagster_args]
+    # `dagster dev` tells its users to use `dg dev` instead: ours run `stripe-assets dev`.
+    command = [sys.executable, "-W", "ignore:Function `dev_command` is superseded", "-m",
+               "dagster", "dev", "-w", "workspace.yaml", *args.dagster_args]
+    home = Path(os.environ["DAGSTER_HOME"])
+    if Path("dagster.yaml").exists() and (home / "dagster.yaml").exists() and \
+            Path("dagster.yaml").read_bytes() == (home / "dagster.yaml").read_bytes():
+        print(f"(dagster dev warns that ./dagster.yaml \"will not be used\": its settings are in"
+              f" use, from the copy in {home}.)", flush=True)
     if os.environ.get("STRIPE_API_KEY"):
         return subprocess.call(command)
     from stripe_assets.local_sandbox import SANDBOX_KEY, running_sandbox
@@ -242,13 +249,6 @@ def _check_stripe(endpoint: str) -> None:
 def _selection(select: str | None) -> list[dg.AssetsDefinition]:
     """The assets --select names, in dependency order (all without it). An asset can be named
     as `charges`, or as the CLI prints it (`stripe/charges`), or as its table (`stripe.charges`)."""
-    import warnings
-
-    import dagster as dg
-
-    # BackfillPolicy is marked beta; the warning says nothing a `load` user can act on.
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
-
     from stripe_assets.assets import all_assets
 
     assets = list(all_assets)

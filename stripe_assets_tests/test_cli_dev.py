@@ -41,6 +41,8 @@ def test_dev_without_a_key_serves_the_sandbox_with_partitions_from_its_first_day
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     assert env["STRIPE_START_DATE"] == (yesterday - timedelta(days=364)).isoformat()
     assert launched["command"][-4:] == ["dagster", "dev", "-w", "workspace.yaml"]
+    # Not "Use 'dg dev' instead": users of stripe-assets dev run stripe-assets dev.
+    assert "ignore:Function `dev_command` is superseded" in launched["command"]
     # Its account changes every two minutes, for the events sensor to show.
     assert launched["sandbox_args"] == ["--activity", "120.0"]
 

@@ -1,5 +1,7 @@
 """The code location `dagster dev` loads: every asset, its lineage and its settings."""
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -190,3 +192,14 @@ def test_the_sensor_health_check_runs_hourly_on_its_own_and_nothing_else_runs_id
     assert first.total_requested == same_hour.total_requested == 0
     assert [r.key for r in past_quarter.results if r.true_subset.size] == [
         dg.AssetCheckKey(dg.AssetKey(["stripe", "events"]), "events_sensor_is_polling")]
+
+
+def test_loading_the_definitions_warns_about_nothing_a_user_can_act_on():
+    # dagster dev, its code server and every run load them: a beta warning per asset each time
+    # (backfill_policy, chosen on purpose) buried what mattered in their output.
+    loaded = subprocess.run(
+        [sys.executable, "-W", "default", "-c", "import stripe_assets.definitions"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert "Warning" not in loaded.stderr, loaded.stderr
