@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "sandbox":
         from stripe_assets.sandbox.cli import main as sandbox_main
 
-        return sandbox_main(argv[1:]) or 0
+        return sandbox_main(argv[1:], prog="stripe-assets sandbox") or 0
     parser = _parser()
     if argv and argv[0] == "dev" and not {"-h", "--help"} & set(argv[1:2]):
         # argparse's REMAINDER drops a leading option ("dev --port 3001" is an error) and keeps
@@ -59,13 +59,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _dates(args: argparse.Namespace) -> tuple[date, date]:
+def _dates(args: argparse.Namespace, sandbox_start: bool = False) -> tuple[date, date]:
+    """`sandbox_start`: STRIPE_START_DATE is the sandbox's first day, set by the CLI."""
     first = settings.start_date()
     today = datetime.now(UTC).date()
     start = settings.parse_day(args.start, "--start") if args.start else first
     end = settings.parse_day(args.end, "--end") if args.end else today
     if start > end:
         raise SettingsError(f"--start {start} is after --end {end}: swap them.")
+    if start < first and sandbox_start:
+        raise SettingsError(
+            f"--start {start} is before the sandbox's first day ({first}): it has no data"
+            " before then."
+        )
     if start < first:
         raise SettingsError(
             f"--start {start} is before STRIPE_START_DATE ({first}), the first daily partition: "
@@ -131,7 +137,7 @@ def _load(args: argparse.Namespace) -> int:
     if own_start:
         os.environ["STRIPE_START_DATE"] = _sandbox_start_date()
     try:
-        start, end = _dates(args)
+        start, end = _dates(args, sandbox_start=own_start)
         db = settings.db_path()
         _check_database(db)
         assets = _selection(args.select)

@@ -15,6 +15,8 @@ from datetime import date
 
 import dagster as dg
 
+from stripe_assets.jobs import load_everything
+
 # Dagster's console logger would print each failure with its stack trace (at ERROR): the CLI
 # prints one line per asset instead, and the assets' own warnings under it (see `warnings`).
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -49,6 +51,10 @@ def load_assets(
     """Assets must be given in dependency order (upstream first). `graph`: every asset (default
     `assets`), so that a selection can read upstream tables an earlier load wrote."""
     graph = graph if graph is not None else assets
+    # The code location's load_everything job, so that the runs show under its name in the UI
+    # (dg.materialize would name them __ephemeral_asset_job__).
+    job = dg.Definitions(assets=list(graph), jobs=[load_everything],
+                         resources=resources).resolve_job_def(load_everything.name)
     outcomes: list[AssetOutcome] = []
     failed: set[dg.AssetKey] = set()
     for asset_def in assets:
@@ -60,7 +66,7 @@ def load_assets(
             outcome = AssetOutcome(key, ok=False, seconds=0.0, skipped=True,
                                    error=f"skipped: upstream {', '.join(upstream_failed)} failed")
         else:
-            outcome = _materialize_one(asset_def, graph, resources, instance, start, end)
+            outcome = _materialize_one(asset_def, job, instance, start, end)
         if not outcome.ok:
             failed.add(key)
         outcomes.append(outcome)
@@ -70,8 +76,7 @@ def load_assets(
 
 def _materialize_one(
     asset_def: dg.AssetsDefinition,
-    assets: Sequence[dg.AssetsDefinition],
-    resources: dict[str, object],
+    job: dg.JobDefinition,
     instance: dg.DagsterInstance,
     start: date,
     end: date,
@@ -83,8 +88,8 @@ def _materialize_one(
             "dagster/asset_partition_range_end": end.isoformat(),
         }
     began = time.monotonic()
-    result = dg.materialize(
-        assets=assets, selection=[asset_def.key], resources=resources, instance=instance,
+    result = job.execute_in_process(
+        asset_selection=[asset_def.key], instance=instance,
         tags={**tags, "stripe_assets/launched_by": "cli"}, run_config=QUIET_LOGS,
         raise_on_error=False,
     )

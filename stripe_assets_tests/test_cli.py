@@ -72,6 +72,7 @@ def test_load_with_a_key_reads_stripe_api_base_and_records_runs_in_dagster_home(
         runs = instance.get_runs()
         assert len(runs) == 3
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        assert {r.job_name for r in runs} == {"load_everything"}  # the UI's job, not ephemeral
 
     # Rows are what the load wrote, not what the table holds.
     day = [c for c in sandbox.account.objects("charges")
@@ -126,6 +127,9 @@ def test_a_load_names_the_session_holding_the_file_and_waits_for_it(sandbox, tmp
 @pytest.mark.parametrize(("args", "env", "message"), [
     (["load", "--start", "2025-02-01", "--end", "2025-01-01"], {}, "is after --end"),
     (["load", "--start", "2025-13-01"], {}, "--start='2025-13-01' is not a date"),
+    (["load", "--start", "2020-01-01"], {}, "is before the sandbox's first day"),
+    (["load", "--start", "2019-12-31"], {"STRIPE_API_KEY": "sk_test_x"},
+     "is before STRIPE_START_DATE (2020-01-01)"),
     (["load"], {"STRIPE_START_DATE": "01/02/2024"}, "STRIPE_START_DATE='01/02/2024' is not a date"),
     (["load"], {"STRIPE_API_BASE": "https://api.stripe.com"}, "STRIPE_API_KEY is not set"),
     (["load", "--select", "charges,nope"], {"STRIPE_API_KEY": "sk_test_x"}, "unknown assets: nope"),
