@@ -210,6 +210,8 @@ def test_events_warn_about_days_stripe_no_longer_serves_only_when_they_came_back
     assert outcome.ok
     warned = [w for w in outcome.warnings if "events of the last 30 days only" in w]
     assert len(warned) == (1 if retention_days else 0), outcome.warnings
+    if warned:  # the days not served, up to the first (partial) one served: not the range's end
+        assert f"..{first_fetchable_day(int(time.time()))} came back empty" in warned[0], warned
 
 
 def test_events_warn_when_only_the_end_of_the_day_before_stripes_30_days_came_back(

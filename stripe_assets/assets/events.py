@@ -7,7 +7,7 @@ such days; a manual backfill can, and this asset warns when it does).
 """
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -73,10 +73,13 @@ def events(context: dg.AssetExecutionContext, stripe: StripeClient) -> StripeObj
         # Stripe serves nothing older; a server that keeps more (the bundled sandbox) does.
         keeps_more = bool(oldest) and served_beyond_retention(min(oldest), now)
         if window.start.astimezone(UTC).date() < fetchable and not keeps_more:
+            # The window's end is exclusive; the days Stripe no longer serves end at `fetchable`
+            # (served from the same time of day 30 days ago: partial).
+            last = min((window.end.astimezone(UTC) - timedelta(days=1)).date(), fetchable)
             context.log.warning(
                 f"Stripe serves events of the last {RETENTION_DAYS} days only (from {fetchable}):"
-                f" the days of {window.start.date()}..{window.end.date()} before that came back"
-                " empty or partial; events stored earlier for those days are kept."
+                f" the days {window.start.astimezone(UTC).date()}..{last} came back empty or"
+                " partial; events stored earlier for those days are kept."
             )
         return {
             **window_metadata(start, end),
