@@ -100,11 +100,13 @@ def _materialize_one(
                             warnings=warnings)
     outcome = AssetOutcome(asset_def.key, ok=True, seconds=seconds, warnings=warnings)
     for mat in result.asset_materializations_for_node(asset_def.op.name):
+        # A run over many days puts its own facts on the newest day only: take them there.
         meta = mat.metadata
-        # This load's rows, not the table's (a ranged run's partitions all carry the run's).
-        outcome.rows = _int(meta.get("rows_written"))
-        outcome.requests = _int(meta.get("stripe_requests")) or 0
-        outcome.retries = _int(meta.get("stripe_retries")) or 0
+        if "rows_written" in meta:
+            outcome.rows = _int(meta["rows_written"])  # this load's rows, not the table's
+        if "stripe_requests" in meta:
+            outcome.requests = _int(meta["stripe_requests"]) or 0
+            outcome.retries = _int(meta.get("stripe_retries")) or 0
     return outcome
 
 

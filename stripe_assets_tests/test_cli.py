@@ -73,6 +73,12 @@ def test_load_with_a_key_reads_stripe_api_base_and_records_runs_in_dagster_home(
         assert len(runs) == 3
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         assert {r.job_name for r in runs} == {"load_everything"}  # the UI's job, not ephemeral
+        # The range's API cost once, on its newest day, not on every day as if each cost it.
+        records = instance.fetch_materializations(dg.AssetKey(["stripe", "charges"]),
+                                                  limit=10_000).records
+        costed = [r.partition_key for r in records
+                  if "stripe_requests" in r.asset_materialization.metadata]  # type: ignore[union-attr]
+        assert len(records) > 1 and costed == [str(last)]
 
     # Rows are what the load wrote, not what the table holds.
     day = [c for c in sandbox.account.objects("charges")

@@ -27,7 +27,14 @@ def fetch_to_spool(
         spool.discard()  # nothing half-fetched may reach the table
         raise
     cost = stripe.stats.since(before)
-    context.add_output_metadata({**api_cost_metadata(cost, stripe.stripe_version), **extra})
+    metadata = {**api_cost_metadata(cost, stripe.stripe_version), **extra}
+    keys = context.partition_keys if context.has_partition_key_range else []
+    if len(keys) > 1:
+        # A run over many days: its facts (requests, pages, ...) go on the newest day, the
+        # materialization the UI shows as latest, not on every day as if each cost them all.
+        context.add_asset_metadata(metadata, partition_key=keys[-1])
+    else:
+        context.add_output_metadata(metadata)
     context.log.info(
         f"{name}: fetched {spool.object_count} objects in {int(cost['pages'])} pages "
         f"({int(cost['requests'])} requests, {int(cost['retries'])} retries)"

@@ -41,6 +41,7 @@ TABLE_LEVEL_KEYS = (
     "columns_added",
     "columns_retyped",
     "columns_removed",
+    "rows_written",  # the run's, not a day's: each day has its dagster/partition_row_count
 )
 PREVIEW_ROWS = 5
 _PREVIEW_CELL_CHARS = 40
