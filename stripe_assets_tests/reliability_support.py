@@ -78,13 +78,15 @@ def closed_port() -> int:
 
 def retries_per_run(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, int]:
     """`stripe_retries` of each run that materialized `key` (one value per run: a range
-    backfill reports the same metadata on each of its partitions)."""
+    backfill reports it once, on its newest partition)."""
     per_run: dict[str, set[int]] = {}
     for record in instance.fetch_materializations(key, limit=10_000).records:
         materialization = record.asset_materialization
         assert materialization is not None
-        value = materialization.metadata["stripe_retries"]
-        per_run.setdefault(record.run_id, set()).add(int(value.value))  # type: ignore[arg-type]
+        per_run.setdefault(record.run_id, set())
+        if "stripe_retries" in materialization.metadata:
+            value = materialization.metadata["stripe_retries"]
+            per_run[record.run_id].add(int(value.value))  # type: ignore[arg-type]
     assert all(len(values) == 1 for values in per_run.values()), per_run
     return {run: values.pop() for run, values in per_run.items()}
 

@@ -299,8 +299,8 @@ def test_a_refund_of_a_months_old_charge_refreshes_that_charge_day_and_refund_ra
 
 
 def test_a_deleted_customer_leaves_customers_and_is_recorded_in_deleted_objects(world: World):
-    world.load(["customers", "payment_intents", "setup_intents", "payment_methods", "events",
-                "deleted_objects"])
+    world.load(["customers", "charges", "payment_intents", "setup_intents", "payment_methods",
+                "events", "deleted_objects"])
     first, _ = world.tick(cursor=None)
     customers_before = world.server.account.count("customers")
     customer = world.server.account.objects("customers")[3]

@@ -28,7 +28,9 @@ def fetch_to_spool(
         raise
     cost = stripe.stats.since(before)
     metadata = {**api_cost_metadata(cost, stripe.stripe_version), **extra}
-    keys = context.partition_keys if context.has_partition_key_range else []
+    # A run's range tags reach its unpartitioned assets too (a backfill of every asset).
+    partitioned = context.assets_def.partitions_def is not None
+    keys = context.partition_keys if partitioned and context.has_partition_key_range else []
     if len(keys) > 1:
         # A run over many days: its facts (requests, pages, ...) go on the newest day, the
         # materialization the UI shows as latest, not on every day as if each cost them all.
