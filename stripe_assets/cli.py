@@ -240,16 +240,37 @@ def _sandbox_start_date() -> str:
 CHECK_ATTEMPTS = 3
 
 
-def _check_stripe(endpoint: str) -> None:
-    """Fail with one message, before any run, on a key or server that cannot work."""
+def _check_stripe(endpoint: str, db: Path) -> None:
+    """Fail with one message, before any run, on a key or server that cannot work, or on a
+    file that holds another source's data."""
     from stripe_assets.resources import stripe_client
     from stripe_assets.stripe_client import StripeClientError
 
     client = stripe_client(max_attempts=CHECK_ATTEMPTS).process_config_and_initialize()
+    _check_data_source(db, client.data_source)
     try:
         client.check_access(endpoint)
     except StripeClientError as exc:
         raise SettingsError(str(exc)) from None
+
+
+def _check_data_source(db: Path, source: str) -> None:
+    """The IO manager refuses to write one source's objects into another's file; say so before
+    fetching anything rather than after the first asset's whole fetch."""
+    import duckdb
+
+    from stripe_assets.database import open_database
+    from stripe_assets.io_manager.data_source import mismatch_message, recorded_source
+
+    if not db.exists():
+        return
+    try:
+        with open_database(db, read_only=True) as connection:
+            recorded = recorded_source(connection)
+    except duckdb.Error:
+        return  # held by another process: the write checks it, inside its transaction
+    if recorded is not None and recorded != source:
+        raise SettingsError(mismatch_message(recorded, source, str(db)))
 
 
 def _selection(select: str | None) -> list[dg.AssetsDefinition]:
@@ -331,9 +352,9 @@ def _load_with_env(
     from stripe_assets.resources import build_resources
 
     endpoints = [a.key.path[-1] for a in assets if a.key.path[0] == "stripe"]
-    if endpoints:
-        _check_stripe(endpoints[0])
     db = settings.db_path()
+    if endpoints:
+        _check_stripe(endpoints[0], db)
     print(f"Loading {start} .. {end} from {source} into {db}", flush=True)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else \
         dg.DagsterInstance.ephemeral()

@@ -112,6 +112,22 @@ def test_a_selection_whose_upstream_tables_were_never_loaded_names_them_all_befo
     assert sandbox.stats["requests"] == before  # nothing fetched
 
 
+def test_a_load_from_another_source_into_a_file_stops_before_fetching(sandbox, tmp_path):
+    db = tmp_path / "stripe.duckdb"
+    env = {"STRIPE_API_KEY": "sk_test_51CliKey000000000000000aaaa", "STRIPE_API_BASE": sandbox.url,
+           "STRIPE_ASSETS_DB": str(db), "STRIPE_REQUESTS_PER_SECOND": "500"}
+    first = run_cli(["load", "--select", "customers"], env, tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = sandbox.stats["requests"]
+    other = run_cli(["load", "--select", "customers"],
+                    {**env, "STRIPE_ACCOUNT": "acct_1OtherAccount"}, tmp_path)
+    assert other.returncode == 2
+    assert (f"{db} holds Stripe data loaded from the local sandbox (test mode); this load reads"
+            " the local sandbox (test mode, account acct_1OtherAccount)") in other.stderr
+    assert "Traceback" not in other.stdout + other.stderr
+    assert sandbox.stats["requests"] == before  # nothing fetched
+
+
 def test_a_load_names_the_session_holding_the_file_and_waits_for_it(sandbox, tmp_path):
     db = tmp_path / "stripe.duckdb"
     duckdb.connect(str(db)).close()

@@ -226,6 +226,30 @@ def test_a_table_read_before_it_was_written_is_named_with_what_to_materialize(db
         assert expected in error_text(result)
 
 
+def test_a_file_takes_stripe_objects_from_one_source_and_refuses_another_keeping_its_rows(db):
+    # The sandbox's data, then a live account's into the same file: the event log would keep
+    # the sandbox's old days among the account's.
+    sources = iter(["the local sandbox (test mode)", "api.stripe.com (live mode)",
+                    "the local sandbox (test mode)"])
+
+    @dg.asset(name="charges", key_prefix=["stripe"], partitions_def=DAILY,
+              metadata={"partition_expr": "created"})
+    def charges(context) -> StripeObjects:
+        day = context.partition_key
+        return StripeObjects(spool_of([charge(int(day[-2:]), ts(day, 1))]), API_VERSION,
+                             source=next(sources))
+
+    assert run(db, [charges], "2024-01-02").success
+    refused = run(db, [charges], "2024-01-03", raise_on_error=False)
+    assert not refused.success
+    assert (f"{db} holds Stripe data loaded from the local sandbox (test mode); this load reads"
+            " api.stripe.com (live mode)") in error_text(refused)
+    assert "STRIPE_ASSETS_DB=data/live.duckdb" in error_text(refused)
+    assert ids(db) == ["ch_000000000000000000000002"]  # nothing of the refused write
+    assert run(db, [charges], "2024-01-03").success  # the same source again: written
+    assert len(ids(db)) == 2
+
+
 def test_partitioned_rerun_replaces_exactly_that_day_half_open(db):
     batches: dict[str, Any] = {
         "2024-01-01": [charge(1, ts("2024-01-01", 23, 59, 59))],

@@ -42,4 +42,5 @@ def fetch_to_spool(
         f"({int(cost['requests'])} requests, {int(cost['retries'])} retries)"
     )
     core = {column: spec.type for column, spec in core_columns(name).items()}
-    return StripeObjects(spool=spool, api_version=stripe.stripe_version, core_columns=core)
+    return StripeObjects(spool=spool, api_version=stripe.stripe_version, core_columns=core,
+                         source=stripe.data_source)

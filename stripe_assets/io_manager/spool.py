@@ -89,6 +89,8 @@ class StripeObjects:
     # name -> DuckDB type: columns the table always has, even when no object carries them yet
     # (an empty first load, or a field Stripe omits), so downstream SQL can rely on them.
     core_columns: dict[str, str] = field(default_factory=dict)
+    # Whose data these are (StripeClient.data_source): a file holds one source's tables only.
+    source: str | None = None
 
 
 @dataclass(frozen=True)

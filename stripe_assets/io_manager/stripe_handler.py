@@ -29,6 +29,7 @@ import duckdb
 from dagster import InputContext, OutputContext
 from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 
+from .data_source import check_and_record
 from .metadata import (
     PREVIEW_ROWS,
     WriteReport,
@@ -94,6 +95,7 @@ def write_stripe_objects(
     *,
     log: Any = None,
     merge: bool = False,
+    database: str = "This DuckDB file",
 ) -> WriteReport:
     """Write the spooled objects into the slice (already emptied by ``delete_table_slice``).
 
@@ -108,6 +110,8 @@ def write_stripe_objects(
     where = f"{table_slice.schema}.{table_slice.table}"
     loaded_at = datetime.now(UTC)
     try:
+        if objects.source is not None:
+            check_and_record(connection, objects.source, database)
         extras = _extra_columns(objects.extra_columns)
         path = objects.spool.finish()
         pages = pages_sql(path)
@@ -293,7 +297,9 @@ class StripeObjectsTypeHandler(DbTypeHandler[StripeObjects]):
         self, context: OutputContext, table_slice: TableSlice, obj: StripeObjects, connection
     ) -> Mapping[str, Any]:
         merge = bool((context.definition_metadata or {}).get(MERGE_BY_ID))
-        report = write_stripe_objects(connection, table_slice, obj, log=context.log, merge=merge)
+        database = str((context.resource_config or {}).get("database", "This DuckDB file"))
+        report = write_stripe_objects(connection, table_slice, obj, log=context.log, merge=merge,
+                                      database=database)
         return output_metadata(context, connection, table_slice, report)
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> Any:

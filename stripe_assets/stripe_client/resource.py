@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import dagster as dg
 import requests
@@ -50,6 +51,8 @@ from stripe_assets.stripe_client.stats import RequestStats
 _NO_SERVER_THERE = ("Failed to resolve", "Name or service not known", "Connection refused",
                     "No route to host")
 # Stripe's documented account-wide limits; live keys get four times the test budget.
+# A server on one of these is the bundled sandbox (or a test's), on whatever port.
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 LIVE_REQUESTS_PER_SECOND = 100.0
 TEST_REQUESTS_PER_SECOND = 25.0
 USER_AGENT = "stripe-assets/0.1 (+https://github.com/stripe-assets)"
@@ -130,6 +133,16 @@ class StripeClient(dg.ConfigurableResource):
     @property
     def livemode(self) -> bool:
         return self.api_key.startswith(("sk_live_", "rk_live_"))
+
+    @property
+    def data_source(self) -> str:
+        """Whose data this client reads, in words, so that one DuckDB file is not filled from
+        two: the server (any local one is the sandbox, whatever its port), the key's mode and
+        the Connect account. Never the key."""
+        host = urlsplit(self.api_base).hostname or self.api_base
+        where = "the local sandbox" if host in LOCAL_HOSTS else host
+        account = f", account {self.stripe_account}" if self.stripe_account else ""
+        return f"{where} ({'live' if self.livemode else 'test'} mode{account})"
 
     def check_key(self) -> None:
         """Fail before any request on a key that can never work."""
