@@ -82,13 +82,13 @@ def events_sensor_is_polling(
         metadata["newest_event"] = dg.MetadataValue.timestamp(
             datetime.fromtimestamp(newest_event, UTC)
         )
-    if through is None or unread is None:
+    if cursor is None:
         description = (f"{SENSOR_NAME} has no cursor: it never ticked (is it stopped, or the "
                        "daemon not running?). Changes to old objects are not being picked up.")
-    elif now - through > MAX_CURSOR_AGE_SECONDS:
-        description = (f"{SENSOR_NAME} last read events {(now - through) / 3600:.1f} hours ago "
-                       f"(status: {status}). Changes since then are not in the tables yet.")
-    elif now - unread > MAX_CURSOR_AGE_SECONDS:
+    elif now - cursor.through > MAX_CURSOR_AGE_SECONDS:
+        description = (f"{SENSOR_NAME} last read events {(now - cursor.through) / 3600:.1f} hours"
+                       f" ago (status: {status}). Changes since then are not in the tables yet.")
+    elif unread is not None and now - unread > MAX_CURSOR_AGE_SECONDS:
         description = (f"{SENSOR_NAME} is catching up: events since"
                        f" {datetime.fromtimestamp(unread, UTC):%Y-%m-%d %H:%M} UTC"
                        f" ({(now - unread) / 3600:.1f} hours ago) are still to be read, a page"

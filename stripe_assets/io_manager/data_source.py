@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
+from .schema import table_exists
+
 SCHEMA = "_stripe_assets"
 TABLE = f"{SCHEMA}.data_source"
 
@@ -20,12 +22,7 @@ class DataSourceMismatchError(ValueError):
 
 def recorded_source(connection: duckdb.DuckDBPyConnection) -> str | None:
     """The source the file's Stripe tables came from, or None before the first Stripe write."""
-    exists = connection.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
-        " AND schema_name = $1 AND table_name = 'data_source'",
-        [SCHEMA],
-    ).fetchall()[0][0]
-    if not exists:
+    if not table_exists(connection, SCHEMA, "data_source"):
         return None
     row = connection.execute(f"SELECT source FROM {TABLE} ORDER BY recorded_at LIMIT 1").fetchall()
     return row[0][0] if row else None

@@ -17,13 +17,10 @@ from dagster import InputContext, OutputContext
 from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 
 from .metadata import output_metadata
+from .missing_table import MissingInputTableError, database_label
 from .relation import RelationWriteError, write_relation
 from .schema import table_columns, table_exists
 from .sql import current_catalog, select_statement
-
-
-class MissingInputTableError(LookupError):
-    """An input's table was never written: its asset has not been materialized into this file."""
 
 
 def _json_text(value: Any) -> str | None:
@@ -103,7 +100,7 @@ class DataFrameTypeHandler(DbTypeHandler[pd.DataFrame]):
         if table_slice.partition_dimensions and not context.asset_partition_keys:
             return pd.DataFrame()
         if not table_exists(connection, table_slice.schema, table_slice.table):
-            database = (context.resource_config or {}).get("database", "the DuckDB file")
+            database = database_label(context)
             asset = f"{table_slice.schema}/{table_slice.table}"
             raise MissingInputTableError(
                 f"{table_slice.schema}.{table_slice.table} is not in {database} yet: materialize "

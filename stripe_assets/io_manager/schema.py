@@ -114,7 +114,7 @@ def evolve_table(
             evolution.added.append(column.name)
             evolution.final_types[column.name] = column.type.duckdb_type
         elif hit[1] == column.type.duckdb_type or (
-            column.type.null_only and not _named_placeholder_over_empty_varchar(column, hit[1])
+            column.type.null_only and not _named_type_over_varchar(column, hit[1])
         ):
             evolution.final_types[column.name] = hit[1]
         else:
@@ -164,9 +164,10 @@ def evolve_table(
     return evolution
 
 
-def _named_placeholder_over_empty_varchar(column: BatchColumn, existing_type: str) -> bool:
+def _named_type_over_varchar(column: BatchColumn, existing_type: str) -> bool:
     """A NULL-only field whose name gives its type (a time, an amount) meets a VARCHAR column:
-    if that column holds no values either, it is a placeholder from a write before the name
-    rule existed (or a generic one) and takes the named type, so that its sums and time
-    arithmetic work before the first value. Checked with the other conflicts, in one scan."""
+    a conflict, checked with the others in one scan. If the column holds no values either, it
+    is a placeholder from a write before the name rule existed (or a generic one) and takes the
+    named type, so that its sums and time arithmetic work before the first value; if it holds
+    values, it keeps them and its type."""
     return existing_type == VARCHAR and column.type.duckdb_type != VARCHAR

@@ -17,13 +17,13 @@ import duckdb
 from dagster import InputContext, OutputContext
 from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 
-from .dataframe_handler import MissingInputTableError
 from .metadata import (
     PREVIEW_ROWS,
     WriteReport,
     output_metadata,
     preview_columns,
 )
+from .missing_table import MissingInputTableError, database_label
 from .relation import write_relation
 from .schema import Evolution, table_columns
 from .spool import SqlTable
@@ -97,7 +97,7 @@ class SqlTableTypeHandler(DbTypeHandler[SqlTable]):
             missing = _MISSING_TABLE.search(str(error))
             if missing is None:
                 raise
-            database = (context.resource_config or {}).get("database", "the DuckDB file")
+            database = database_label(context)
             table = missing["name"].strip('"')
             raise MissingInputTableError(
                 f"{table_slice.schema}.{table_slice.table} is built from a table {database} does"

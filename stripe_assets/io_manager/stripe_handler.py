@@ -36,6 +36,7 @@ from .metadata import (
     output_metadata,
     preview_columns,
 )
+from .missing_table import database_label
 from .schema import BatchColumn, Evolution, check_column_names, evolve_table
 from .spool import StripeObjects
 from .sql import (
@@ -297,7 +298,7 @@ class StripeObjectsTypeHandler(DbTypeHandler[StripeObjects]):
         self, context: OutputContext, table_slice: TableSlice, obj: StripeObjects, connection
     ) -> Mapping[str, Any]:
         merge = bool((context.definition_metadata or {}).get(MERGE_BY_ID))
-        database = str((context.resource_config or {}).get("database", "This DuckDB file"))
+        database = database_label(context, default="This DuckDB file")
         report = write_stripe_objects(connection, table_slice, obj, log=context.log, merge=merge,
                                       database=database)
         return output_metadata(context, connection, table_slice, report)

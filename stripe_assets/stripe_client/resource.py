@@ -50,9 +50,9 @@ from stripe_assets.stripe_client.stats import RequestStats
 # Connection errors that mean nothing listens at that address (rather than a network blip).
 _NO_SERVER_THERE = ("Failed to resolve", "Name or service not known", "Connection refused",
                     "No route to host")
-# Stripe's documented account-wide limits; live keys get four times the test budget.
 # A server on one of these is the bundled sandbox (or a test's), on whatever port.
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Stripe's documented account-wide limits; live keys get four times the test budget.
 LIVE_REQUESTS_PER_SECOND = 100.0
 TEST_REQUESTS_PER_SECOND = 25.0
 USER_AGENT = "stripe-assets/0.1 (+https://github.com/stripe-assets)"
