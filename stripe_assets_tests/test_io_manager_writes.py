@@ -319,19 +319,37 @@ def test_rows_outside_the_partition_fail_the_write_and_keep_the_table(db):
     assert ids(db) == ["ch_000000000000000000000001"]
 
 
-def test_object_without_id_fails_naming_the_table_and_rolls_back_new_columns(db):
+def test_object_without_id_fails_naming_the_table_and_keeps_the_rows(db):
     batches: dict[str, Any] = {"2024-01-02": [charge(1, ts("2024-01-02", 1))]}
     asset = charges_asset(OURS, batches)
     run(db, [asset], "2024-01-02")
 
-    no_id = {"created": ts("2024-01-02", 3), "amount": 1, "brand_new": "x"}
+    no_id = {"created": ts("2024-01-02", 3), "amount": 1}
     batches["2024-01-02"] = [charge(2, ts("2024-01-02", 2)), no_id, dict(no_id)]
     result = run(db, [asset], "2024-01-02", raise_on_error=False)
 
     assert not result.success
     assert "2 of the 3 Stripe objects for stripe.charges have no string `id`" in error_text(result)
     assert ids(db) == ["ch_000000000000000000000001"]
-    assert "brand_new" not in column_types(db, "stripe.charges")
+
+
+def test_a_write_failing_after_its_schema_change_rolls_the_schema_back(db):
+    # The write adds `brand_new` and retypes `amount` (BIGINT -> DOUBLE) before its INSERT; the
+    # row outside the partition then fails it in _verify, after both changes were made.
+    batches: dict[str, Any] = {"2024-01-02": [charge(1, ts("2024-01-02", 1))]}
+    asset = charges_asset(OURS, batches)
+    run(db, [asset], "2024-01-02")
+    before = column_types(db, "stripe.charges")
+
+    batches["2024-01-02"] = [charge(2, ts("2024-01-02", 2), brand_new="x", amount=1.5),
+                             charge(3, ts("2024-01-03", 2))]
+    result = run(db, [asset], "2024-01-02", raise_on_error=False)
+
+    assert not result.success
+    assert "outside the partition" in error_text(result)
+    assert column_types(db, "stripe.charges") == before
+    assert before["amount"] == "BIGINT" and "brand_new" not in before
+    assert ids(db) == ["ch_000000000000000000000001"]
 
 
 def test_number_fields_differing_only_in_case_fail_naming_both_and_keep_the_table(db):
