@@ -92,6 +92,27 @@ def test_columns_are_typed_from_stripe_fields(db):
     assert payouts["arrival_date"] == "TIMESTAMP WITH TIME ZONE"
 
 
+def test_each_raw_asset_declares_its_columns_as_the_loaded_table_has_them(db):
+    # The schema the UI shows before any load must not promise a column or type the load
+    # does not give: each declared column is in the loaded table, with that DuckDB type.
+    import dagster as dg
+    from dagster._core.definitions.metadata import TableMetadataSet
+
+    from stripe_assets.definitions import defs
+
+    for name in ("customers", "charges", "payment_intents", "payment_methods", "setup_intents",
+                 "refunds", "payment_links", "payouts", "events"):
+        spec = defs.get_assets_def(dg.AssetKey(["stripe", name])).specs_by_key[
+            dg.AssetKey(["stripe", name])]
+        schema = TableMetadataSet.extract(spec.metadata).column_schema
+        assert schema is not None, name
+        declared = {c.name: c.type for c in schema.columns}
+        loaded = dict(rows(db, "SELECT column_name, data_type FROM information_schema.columns "
+                               f"WHERE table_schema = 'stripe' AND table_name = '{name}'"))
+        assert {"id", "_loaded_at"} <= set(declared), name
+        assert {c: loaded.get(c) for c in declared} == declared, name
+
+
 def test_refund_rates_match_an_independent_computation(db, sandbox):
     refunded: dict[str, int] = defaultdict(int)
     for r in sandbox.account.objects("refunds"):
