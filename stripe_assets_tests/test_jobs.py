@@ -1,7 +1,7 @@
 """The jobs people pick in the UI: load everything, or refresh one endpoint."""
 
 from stripe_assets.definitions import defs
-from stripe_assets.jobs import DAY_TABLES, FULL_TABLES
+from stripe_assets_tests.test_definitions import PARTITIONED, RAW
 
 
 def _asset_keys(job_name: str) -> set[str]:
@@ -16,11 +16,11 @@ def test_load_everything_materializes_every_asset():
 
 def test_each_stripe_endpoint_has_a_refresh_job_of_its_own_table_and_checks():
     repo = defs.get_repository_def()
-    for name in [*DAY_TABLES, *FULL_TABLES]:
+    for name in RAW:  # written out in the tests, so a table dropped from the jobs fails here
         job = repo.get_job(f"refresh_{name}")
         assert _asset_keys(job.name) == {f"stripe/{name}"}
         # Day tables are refreshed for chosen days: the launchpad offers their partitions.
-        assert (job.partitions_def is not None) == (name in DAY_TABLES), name
+        assert (job.partitions_def is not None) == (name in PARTITIONED), name
         assert f"stripe.{name}" in (job.description or "")
         checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys
                   if key.asset_key.path == ["stripe", name]}

@@ -11,7 +11,7 @@ from stripe_assets.assets.partitions import daily_partitions
 from stripe_assets.automation import schedules
 from stripe_assets.automation.run_requests import LAUNCHED_BY_TAG, REASON_TAG
 from stripe_assets.automation.schedules import refresh_full_tables_daily, refresh_recent_days
-from stripe_assets.jobs import DAY_TABLES
+from stripe_assets_tests.test_definitions import PARTITIONED as DAY_TABLES
 
 
 def test_refresh_recent_days_asks_one_run_per_table_for_yesterday_and_today_in_utc(

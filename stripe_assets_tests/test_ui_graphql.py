@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from stripe_assets.jobs import DAY_TABLES, FULL_TABLES
 from stripe_assets_tests.test_definitions import ANALYTICS, CHECKS, EXPECTED_EDGES, RAW
+from stripe_assets_tests.test_definitions import PARTITIONED as DAY_TABLES
 from stripe_assets_tests.ui_support import LoadedUI
 
 # Whichever UI test runs first also starts dagster dev and loads everything (about 80 s on an
@@ -164,5 +164,5 @@ def test_every_check_ran_on_the_load_and_no_error_check_failed(loaded_dagster_ui
 def test_the_job_list_offers_load_everything_and_a_refresh_per_endpoint(loaded_dagster_ui):
     (repository,) = loaded_dagster_ui.ui.graphql(JOBS)["repositoriesOrError"]["nodes"]
     jobs = {j["name"]: j["description"] for j in repository["jobs"]}
-    assert {"load_everything", *(f"refresh_{n}" for n in [*DAY_TABLES, *FULL_TABLES])} <= set(jobs)
+    assert {"load_everything", *(f"refresh_{n}" for n in RAW)} <= set(jobs)
     assert all(description for name, description in jobs.items() if not name.startswith("__"))
