@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -402,11 +403,22 @@ def test_a_busy_tick_stops_at_its_page_budget_and_the_next_ticks_read_the_rest(
 
 
 def test_a_failing_stripe_fails_the_tick_fast_and_keeps_the_cursor(world: World):
-    cursor = json.dumps({"v": 1, "through": NOW - 30})
-    world.server.inject("500", count=10, path_prefix="/v1/events")
+    first, _ = world.tick(cursor=None)
+    world.clock.now += 60
+    change = Activity(world.server.store, world.server.api.mutations, 60, seed=4).step()
+    world.clock.now += 60
+    world.server.reset_stats()
+    world.server.inject("500", count=2, path_prefix="/v1/events")
+    began = time.monotonic()
     with pytest.raises(StripeRetriesExhaustedError, match="kept failing"):
-        world.tick(cursor)  # Dagster keeps the cursor of a failed tick: the next one retries
+        world.tick(first.cursor)
+    assert time.monotonic() - began < 10  # a sensor tick has 60 s; retries must not eat them
     assert world.server.stats.requests_by_path == {"/v1/events": 2}  # bounded for the tick
+    # Dagster keeps the cursor of a failed tick: the next tick, from the same cursor, reads the
+    # change made before the failure.
+    tick, _ = world.tick(first.cursor)
+    assert ("stripe/events", TODAY.isoformat()) in requested(tick), change
+    assert json.loads(tick.cursor or "")["through"] == world.clock.now
 
 
 def test_skipped_events_are_logged_with_examples():
