@@ -3,52 +3,77 @@
 from __future__ import annotations
 
 import subprocess
-from contextlib import contextmanager
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
+import pytest
 
-from stripe_assets import cli, local_sandbox
+from stripe_assets import cli
+from stripe_assets.database import open_database
+from stripe_assets_tests.ui_support import LOCATION, running_dagster_dev
 
 
-def test_dev_without_a_key_serves_the_sandbox_with_partitions_from_its_first_day(
-    monkeypatch, tmp_path, capsys
-):
-    launched: dict = {}
-
-    @contextmanager
-    def fake_sandbox(args=None, **kwargs):
-        launched.update(sandbox_args=args)
-        yield "http://127.0.0.1:1"
-
-    def fake_call(command, env=None):
-        launched.update(command=command, env=env)
-        return 0
-
-    for name in ("STRIPE_API_KEY", "STRIPE_START_DATE", "STRIPE_API_BASE",
-                 "STRIPE_SANDBOX_ACTIVITY_SECONDS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    monkeypatch.chdir(tmp_path)  # no developer's .env
-    monkeypatch.setattr(local_sandbox, "running_sandbox", fake_sandbox)
-    monkeypatch.setattr(subprocess, "call", fake_call)
-
-    assert cli.main(["dev"]) == 0
-    env = launched["env"]
-    assert env["STRIPE_API_BASE"] == "http://127.0.0.1:1"
-    assert env["STRIPE_API_KEY"].startswith("sk_test_")
+@pytest.mark.slow
+def test_dev_without_a_key_serves_the_sandbox_with_partitions_from_its_first_day(tmp_path):
+    """`stripe-assets dev` as a newcomer runs it: no key, no STRIPE_START_DATE. The UI's
+    partitions start at the sandbox's first day, and a materialization reads the sandbox."""
     # The sandbox's default history: 365 days up to yesterday.
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    assert env["STRIPE_START_DATE"] == (yesterday - timedelta(days=364)).isoformat()
-    assert launched["command"][-4:] == ["dagster", "dev", "-w", "workspace.yaml"]
-    # Not "Use 'dg dev' instead": users of stripe-assets dev run stripe-assets dev.
-    assert "ignore:Function `dev_command` is superseded" in launched["command"]
-    # Its account changes every two minutes, for the events sensor to show.
-    assert launched["sandbox_args"] == ["--activity", "120.0"]
+    first = yesterday - timedelta(days=364)
+    command = (str(Path(sys.executable).with_name("stripe-assets")), "dev", "--")
+    with running_dagster_dev("", tmp_path, first, command=command, keyless=True) as ui:
+        node = ui.graphql(PARTITIONS, {"path": ["stripe", "customers"]})["assetNodeOrError"]
+        keys = node["partitionKeysByDimension"][0]["partitionKeys"]
+        assert keys[0] == first.isoformat()
+        launched = ui.graphql(LAUNCH_RUN, {"params": {"selector": {
+            "repositoryLocationName": LOCATION, "repositoryName": "__repository__",
+            "jobName": "refresh_payment_links"}, "runConfigData": {}}})["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        run_id = launched["run"]["runId"]
+        deadline = time.monotonic() + 120
+        status = "STARTING"
+        while time.monotonic() < deadline and status not in ("SUCCESS", "FAILURE", "CANCELED"):
+            time.sleep(1)
+            status = ui.graphql(RUN_STATUS, {"id": run_id})["runOrError"]["status"]
+        assert status == "SUCCESS", ui.log_tail()
+        log = ui.log_tail(400)
+    assert "No STRIPE_API_KEY set: assets will read the local sandbox API at" in log
+    assert "dev_command" not in log  # "use dg dev" is filtered: its users run stripe-assets dev
+    with open_database(ui.db) as connection:
+        loaded = connection.execute("SELECT count(*) FROM stripe.payment_links").fetchall()
+        source = connection.execute("SELECT source FROM _stripe_assets.data_source").fetchall()
+    assert loaded[0][0] > 0
+    assert source == [("the local sandbox (test mode)",)]
 
-    monkeypatch.setenv("STRIPE_SANDBOX_ACTIVITY_SECONDS", "0")
-    assert cli.main(["dev"]) == 0
-    assert launched["sandbox_args"] == ["--activity", "0.0"]
+
+LAUNCH_RUN = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}
+"""
+RUN_STATUS = "query Status($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+PARTITIONS = """
+query Partitions($path: [String!]!) {
+  assetNodeOrError(assetKey: {path: $path}) {
+    ... on AssetNode { partitionKeysByDimension { partitionKeys } }
+  }
+}
+"""
+
+
+def test_dev_reads_its_sandbox_activity_setting_and_rejects_one_that_is_not_a_number(
+    monkeypatch, tmp_path, capsys
+):
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # no developer's .env
     monkeypatch.setenv("STRIPE_SANDBOX_ACTIVITY_SECONDS", "soon")
     assert cli.main(["dev"]) == 2
     assert "STRIPE_SANDBOX_ACTIVITY_SECONDS='soon' must be a number of seconds" in \

@@ -88,9 +88,11 @@ def dagster_env(stripe_url: str, home: Path, db: Path, start: date) -> dict[str,
 
 @contextmanager
 def running_dagster_dev(
-    stripe_url: str, workdir: Path, start: date, command: tuple[str, ...] | None = None
+    stripe_url: str, workdir: Path, start: date, command: tuple[str, ...] | None = None,
+    keyless: bool = False,
 ) -> Iterator[DagsterUI]:
-    """`dagster dev` (or `command`, e.g. `dg dev`) serving this project; stopped on exit."""
+    """`dagster dev` (or `command`, e.g. `dg dev`) serving this project; stopped on exit.
+    `keyless`: no STRIPE_API_KEY, STRIPE_API_BASE or STRIPE_START_DATE, as a newcomer has."""
     home, db, log = workdir / "dagster_home", workdir / "stripe.duckdb", workdir / "dagster.log"
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -99,7 +101,7 @@ def running_dagster_dev(
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [*base, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=dagster_env(stripe_url, home, db, start),
+            cwd=ROOT, env=_without_key(dagster_env(stripe_url, home, db, start), keyless),
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: everything it starts is stopped
             preexec_fn=_default_sigint,
@@ -109,6 +111,14 @@ def running_dagster_dev(
             yield ui
         finally:
             _stop(proc)
+
+
+def _without_key(env: dict[str, str], keyless: bool) -> dict[str, str]:
+    if not keyless:
+        return env
+    gone = ("STRIPE_API_KEY", "STRIPE_API_BASE", "STRIPE_START_DATE",
+            "STRIPE_REQUESTS_PER_SECOND")
+    return {name: value for name, value in env.items() if name not in gone}
 
 
 def _wait_until_loaded(ui: DagsterUI, proc: subprocess.Popen[bytes]) -> None:
@@ -190,10 +200,15 @@ def days(first: date, last: date) -> list[str]:
 def launch_backfill_of_everything(ui: DagsterUI, first: date, last: date) -> str:
     """What "Materialize all" then "Launch backfill" sends for a range of days: every asset
     key, the chosen partition names, tags as the UI adds them. Returns the backfill id."""
-    keys = [{"path": n["assetKey"]["path"]} for n in ui.graphql(ASSET_KEYS_QUERY)["assetNodes"]]
+    keys = [n["assetKey"]["path"] for n in ui.graphql(ASSET_KEYS_QUERY)["assetNodes"]]
+    return launch_backfill(ui, keys, days(first, last))
+
+
+def launch_backfill(ui: DagsterUI, keys: list[list[str]], partitions: list[str]) -> str:
+    """"Materialize" of `keys` for the chosen `partitions`, as the UI sends it."""
     result = ui.graphql(LAUNCH_BACKFILL, {"backfillParams": {
-        "assetSelection": keys,
-        "partitionNames": days(first, last),
+        "assetSelection": [{"path": path} for path in keys],
+        "partitionNames": partitions,
         "fromFailure": False,
         "tags": [{"key": "dagster/from_ui", "value": "true"}],
         # As saved in the launch dialog's config: one process per run instead of one per step
