@@ -22,6 +22,7 @@ from stripe_assets.sandbox import errors
 from stripe_assets.sandbox.errors import StripeError
 from stripe_assets.sandbox.mutations import Mutations
 from stripe_assets.sandbox.params import Params, parse_params
+from stripe_assets.sandbox.shapes import ACCOUNT_ID
 from stripe_assets.sandbox.store import (
     FILTER_FIELDS,
     Collection,
@@ -100,6 +101,7 @@ class StripeApi:
         restricted_keys: Mapping[str, set[str]] | None = None,
         revoked_keys: set[str] | frozenset[str] | None = None,
         live_keys: set[str] | frozenset[str] | None = None,
+        connected_accounts: set[str] | frozenset[str] | None = None,
     ):
         self.store = store
         self.restricted_keys = {k: frozenset(v) for k, v in (restricted_keys or {}).items()}
@@ -107,6 +109,9 @@ class StripeApi:
         # Live-mode keys accepted as well (the data stays test data): lets a benchmark check that
         # a client paces itself at live mode's rate limit when it holds a live key.
         self.live_keys = frozenset(live_keys or ())
+        # Accounts a `Stripe-Account` header may name (its own as well), as a Connect platform's
+        # connected accounts: they are served the same data. Any other is refused, as Stripe does.
+        self.connected_accounts = frozenset(connected_accounts or ()) | {ACCOUNT_ID}
         self.mutations = Mutations(store, seed=seed, clock=clock)
         self._idempotent: dict[tuple[str, str], tuple[str, Response]] = {}
         self._idempotency_lock = threading.Lock()
@@ -114,6 +119,9 @@ class StripeApi:
     def handle(self, request: Request, request_id: str) -> Response:
         try:
             caller = self._authenticate(request.headers.get("Authorization"))
+            account = request.headers.get("Stripe-Account")
+            if account is not None and account not in self.connected_accounts:
+                raise errors.account_access_denied(caller.key, account)
             try:
                 params = parse_params(request.query, request.body.decode("utf-8", "replace"))
             except ValueError as exc:

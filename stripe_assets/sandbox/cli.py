@@ -104,6 +104,14 @@ def build_parser(prog: str = "python -m stripe_assets.sandbox") -> argparse.Argu
         help="also accept this sk_live_/rk_live_ key, e.g. to benchmark a client's live-mode "
         "rate limit; the data stays test data (repeatable)",
     )
+    parser.add_argument(
+        "--connected-account",
+        action="append",
+        default=[],
+        metavar="ACCOUNT",
+        help="an acct_ id a Stripe-Account header may name, as a connected account of this "
+        "platform (served the same data); others are refused with 403 (repeatable)",
+    )
     return parser
 
 
@@ -133,6 +141,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m stripe_assets
             revoked_keys=set(args.revoked_key),
             restricted_keys=dict(args.restricted_key),
             live_keys=set(args.live_key),
+            connected_accounts=set(args.connected_account),
             activity_seconds=args.activity,
         )
     except ValueError as exc:

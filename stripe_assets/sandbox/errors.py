@@ -142,6 +142,16 @@ def permission_denied(key: str, permission: str) -> StripeError:
     )
 
 
+def account_access_denied(key: str, account: str) -> StripeError:
+    """A `Stripe-Account` header naming an account the key's platform is not connected to."""
+    return StripeError(
+        403,
+        f"The provided key '{mask_key(key)}' does not have access to account '{account}' (or "
+        "that account does not exist). Application access may have been revoked.",
+        code="account_invalid",
+    )
+
+
 def rate_limited() -> StripeError:
     return StripeError(
         429,

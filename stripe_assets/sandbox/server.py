@@ -74,6 +74,7 @@ class SandboxServer:
         restricted_keys: Mapping[str, set[str]] | None = None,
         revoked_keys: set[str] | frozenset[str] | None = None,
         live_keys: set[str] | frozenset[str] | None = None,
+        connected_accounts: set[str] | frozenset[str] | None = None,
         clock: Callable[[], float] = time.time,
         activity_seconds: float = 0.0,
     ):
@@ -103,6 +104,7 @@ class SandboxServer:
             restricted_keys=restricted_keys,
             revoked_keys=revoked_keys,
             live_keys=live_keys,
+            connected_accounts=connected_accounts,
         )
         self.activity = (
             Activity(self.store, self.api.mutations, activity_seconds, self.config.seed)

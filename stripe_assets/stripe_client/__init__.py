@@ -1,6 +1,7 @@
 """The Stripe API client: one shared Dagster resource, its errors, retries and rate limit."""
 
 from stripe_assets.stripe_client.errors import (
+    StripeAccountAccessError,
     StripeAPIError,
     StripeAuthenticationError,
     StripeClientError,
@@ -19,6 +20,7 @@ __all__ = [
     "Page",
     "RequestStats",
     "StripeAPIError",
+    "StripeAccountAccessError",
     "StripeAuthenticationError",
     "StripeClient",
     "StripeClientError",

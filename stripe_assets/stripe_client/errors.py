@@ -48,6 +48,10 @@ class StripePermissionError(StripeAPIError):
     """403: a restricted key lacks the permission for this resource."""
 
 
+class StripeAccountAccessError(StripeAPIError):
+    """403 on every request: the key may not act on the Connect account in `Stripe-Account`."""
+
+
 class StripeInvalidRequestError(StripeAPIError):
     """400/404: the request itself is wrong (bad parameter, unknown id)."""
 

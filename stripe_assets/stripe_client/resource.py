@@ -27,6 +27,7 @@ from stripe_assets.stripe_client.endpoint_paces import (
     is_endpoint_limit,
 )
 from stripe_assets.stripe_client.errors import (
+    StripeAccountAccessError,
     StripeAPIError,
     StripeAuthenticationError,
     StripeConfigError,
@@ -394,6 +395,13 @@ class StripeClient(dg.ConfigurableResource):
                 f"Stripe rejected the API key {mask_key(self.api_key)}: {message} {where}. "
                 "The key is mistyped, rolled or revoked: set STRIPE_API_KEY to a current secret "
                 "or restricted key from https://dashboard.stripe.com/apikeys.", **kwargs)
+        if status == 403 and _refuses_account(error):
+            account = self.stripe_account or "(none sent)"
+            return StripeAccountAccessError(
+                f"Stripe refused to act on the Connect account {account} (STRIPE_ACCOUNT) with"
+                f" the key {mask_key(self.api_key)}: {message} {where}. Set STRIPE_ACCOUNT to an"
+                " account connected to this key's platform, or unset it to read the key's own"
+                " account.", **kwargs)
         if status == 403:
             return StripePermissionError(
                 f"The restricted key {mask_key(self.api_key)} may not read {ep.name}: {message} "
@@ -411,6 +419,13 @@ class StripeClient(dg.ConfigurableResource):
                 f"({self.stripe_version}): please report it with the Request-Id.", **kwargs)
         return StripeAPIError(
             f"Stripe answered GET {path} with {status} ({detail}): {message} {where}.", **kwargs)
+
+
+def _refuses_account(error: Mapping[str, Any]) -> bool:
+    """A 403 about the `Stripe-Account` header (every request fails), not about one resource."""
+    message = str(error.get("message") or "")
+    return error.get("code") == "account_invalid" or "does not have access to account" in message \
+        or "Only Stripe Connect platforms can work with other accounts" in message
 
 
 def _as_page(path: str, body: bytes, summary: ListSummary, request_id: str | None) -> Page:
