@@ -19,7 +19,7 @@ from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 from .metadata import output_metadata
 from .missing_table import MissingInputTableError, database_label
 from .relation import RelationWriteError, write_relation
-from .schema import table_columns, table_exists
+from .schema import check_column_names, table_columns, table_exists
 from .sql import current_catalog, select_statement
 
 
@@ -38,7 +38,14 @@ def prepare_frame(frame: pd.DataFrame, where: str) -> tuple[pd.DataFrame, set[st
         frame = frame.rename(columns=str)
     duplicated = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated:
-        raise RelationWriteError(f"The DataFrame for {where} has duplicate columns {duplicated}.")
+        raise RelationWriteError(
+            f"The DataFrame for {where} has duplicate columns {duplicated}: keep one of each,"
+            " e.g. frame.loc[:, ~frame.columns.duplicated()], or rename them."
+        )
+    try:  # DuckDB would store an empty name as "C0", and fail on names differing in case
+        check_column_names(list(frame.columns), f"The DataFrame for {where}")
+    except ValueError as error:
+        raise RelationWriteError(str(error)) from None
     json_columns: set[str] = set()
     for name in frame.columns:
         column = frame[name]

@@ -114,7 +114,8 @@ def write_relation(
             raise RelationWriteError(
                 f"{outside} of the {rows} rows of {what.lower()} for {where} are outside the"
                 f" partition being written ({predicate}). A re-run of this partition would not"
-                " replace them, so they would be duplicated."
+                " replace them, so they would be duplicated: return only the partition's rows"
+                " (filter on the partition's time window, context.partition_time_window)."
             )
 
     preview: list[tuple[Any, ...]] = []

@@ -65,14 +65,16 @@ def table_columns(connection, schema: str, table: str) -> list[tuple[str, str]] 
 def check_column_names(names: Sequence[str], what: str) -> None:
     """DuckDB column names are case-insensitive and cannot be empty: fail clearly on both."""
     if any(name == "" for name in names):
-        raise ValueError(f"{what} has a field with an empty name, which DuckDB cannot store.")
+        raise ValueError(f"{what} has a field with an empty name, which DuckDB cannot store:"
+                         " give it a name, or leave it out.")
     seen: dict[str, str] = {}
     for name in names:
         other = seen.setdefault(name.lower(), name)
         if other != name:
             raise ValueError(
                 f"{what} has fields {other!r} and {name!r}, which differ only in case; DuckDB"
-                " column names are case-insensitive, so they cannot be two columns."
+                " column names are case-insensitive, so they cannot be two columns: rename or"
+                " leave out one of them."
             )
 
 

@@ -33,18 +33,24 @@ from .sql import current_catalog, quote_ident, table_name
 _MISSING_TABLE = re.compile(r'Table with name (?P<name>"[^"]+"|\S+?)!? does not exist')
 
 
-def _query(sql_table: SqlTable) -> str:
+class SqlTableError(ValueError):
+    """The asset's SELECT is empty or fails in DuckDB; the message names the table."""
+
+
+def _query(sql_table: SqlTable, where: str) -> str:
     sql = sql_table.sql.strip()
     while sql.endswith(";"):
         sql = sql[:-1].rstrip()
     if not sql:
-        raise ValueError("SqlTable.sql is empty: it must be a SELECT (or WITH ... SELECT).")
+        raise SqlTableError(
+            f"The SqlTable for {where} is empty: its sql must be a SELECT (or WITH ... SELECT)."
+        )
     return sql
 
 
 def build_table(connection, table_slice: TableSlice, sql_table: SqlTable) -> WriteReport:
     """Run the SELECT into the table (or slice); returns what happened, for metadata."""
-    query = _query(sql_table)
+    query = _query(sql_table, f"{table_slice.schema}.{table_slice.table}")
     if table_slice.partition_dimensions:
         staged = f"_stripe_sql_{uuid4().hex}"
         connection.execute(f"CREATE TEMP TABLE {staged} AS {query}").fetchall()
@@ -93,17 +99,21 @@ class SqlTableTypeHandler(DbTypeHandler[SqlTable]):
     ) -> Mapping[str, Any]:
         try:
             report = build_table(connection, table_slice, obj)
-        except duckdb.CatalogException as error:
+        except duckdb.Error as error:
+            where = f"{table_slice.schema}.{table_slice.table}"
             missing = _MISSING_TABLE.search(str(error))
-            if missing is None:
-                raise
-            database = database_label(context)
-            table = missing["name"].strip('"')
-            raise MissingInputTableError(
-                f"{table_slice.schema}.{table_slice.table} is built from a table {database} does"
-                f" not hold yet ({table}): materialize its upstream assets first (in"
-                " the UI, select it with them; with stripe-assets load, add them to --select, or"
-                f" load without --select). DuckDB said: {str(error).splitlines()[0]}"
+            if isinstance(error, duckdb.CatalogException) and missing is not None:
+                database = database_label(context)
+                table = missing["name"].strip('"')
+                raise MissingInputTableError(
+                    f"{where} is built from a table {database} does not hold yet ({table}):"
+                    " materialize its upstream assets first (in the UI, select it with them;"
+                    " with stripe-assets load, add them to --select, or load without --select)."
+                    f" DuckDB said: {str(error).splitlines()[0]}"
+                ) from error
+            raise SqlTableError(
+                f"The SELECT of {where} failed, so the table was left as it was: fix the"
+                f" asset's SqlTable sql. DuckDB said: {error}"
             ) from error
         context.log.info(
             f"Built {table_slice.schema}.{table_slice.table}: {report.rows_written} rows"

@@ -85,8 +85,14 @@ def _insertion_order_off(connection) -> Iterator[None]:
             connection.execute(f"SET preserve_insertion_order = {value}").fetchall()
 
 
-def _extra_columns(extra: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
-    return [(name, *python_value_type(value)) for name, value in extra.items()]
+def _extra_columns(extra: Mapping[str, Any], where: str) -> list[tuple[str, str, Any]]:
+    columns = []
+    for name, value in extra.items():
+        try:
+            columns.append((name, *python_value_type(value)))
+        except TypeError as error:
+            raise StripeWriteError(f"extra_columns[{name!r}] of {where}: {error}") from None
+    return columns
 
 
 def write_stripe_objects(
@@ -113,7 +119,7 @@ def write_stripe_objects(
     try:
         if objects.source is not None:
             check_and_record(connection, objects.source, database)
-        extras = _extra_columns(objects.extra_columns)
+        extras = _extra_columns(objects.extra_columns, where)
         path = objects.spool.finish()
         pages = pages_sql(path)
         survey = Survey()
@@ -203,7 +209,8 @@ def _check_keys(survey: Survey, extras: Sequence[tuple[str, str, Any]], where: s
     if clashes:
         raise StripeWriteError(
             f"The Stripe objects for {where} have fields named {clashes}, which this IO manager"
-            " adds itself (or the asset's extra_columns add): rename the extra column."
+            " adds itself (or the asset's extra_columns add): rename that key of extra_columns,"
+            " or leave the field out of the objects (or rename it) before spooling them."
         )
     count, with_id = survey.objects, survey.with_string_id
     if with_id < count:

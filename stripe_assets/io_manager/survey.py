@@ -58,7 +58,9 @@ def survey_spool(connection: duckdb.DuckDBPyConnection, path: Path, what: str) -
     first_keys, integer_fields = first_page_fields(path)
     # A name clashing in case with another would fail the statement: leave it to the check.
     lower = Counter(name.lower() for name in dict.fromkeys(["id", *integer_fields]))
-    ranged = [name for name in integer_fields if name != "id" and lower[name.lower()] == 1]
+    # An empty name cannot be quoted in SQL: left to the same check.
+    ranged = [name for name in integer_fields
+              if name not in ("id", "") and lower[name.lower()] == 1]
     shape = {"id": "JSON", **dict.fromkeys(ranged, "HUGEINT")}
     structure = quote_literal(json.dumps({"data": [shape]}))
     ids = "list_transform(v.data, lambda o: o.id)"
