@@ -149,6 +149,10 @@ def test_a_load_names_the_session_holding_the_file_and_waits_for_it(sandbox, tmp
 @pytest.mark.parametrize(("args", "env", "message"), [
     (["load", "--start", "2025-02-01", "--end", "2025-01-01"], {}, "is after --end"),
     (["load", "--start", "2025-13-01"], {}, "--start='2025-13-01' is not a date"),
+    # With an unknown asset too: were the date let through, the load would stop there at
+    # once, with another message, rather than fetch for minutes.
+    (["load", "--end", "2999-12-31", "--select", "nope"], {},
+     "--end 2999-12-31 is in the future; the last day is today ("),
     (["load", "--start", "2020-01-01"], {}, "is before the sandbox's first day"),
     (["load", "--start", "2019-12-31"], {"STRIPE_API_KEY": "sk_test_x"},
      "is before STRIPE_START_DATE (2020-01-01)"),
@@ -165,6 +169,36 @@ def test_bad_settings_end_with_one_clear_message_and_no_traceback(tmp_path, args
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "db.duckdb").exists()
+
+
+@pytest.mark.parametrize(("name", "under", "reason"), [
+    ("DAGSTER_HOME", "blocker", "File exists"),
+    ("DAGSTER_HOME", "blocker/home", "Not a directory"),
+    ("STRIPE_ASSETS_DB", "blocker/stripe.duckdb", "a file is in the way"),
+    ("STRIPE_ASSETS_DB", "blocker/data/stripe.duckdb", "a file is in the way"),
+])
+def test_a_file_in_the_way_of_dagster_home_or_the_database_ends_with_one_message(
+    tmp_path, name, under, reason,
+):
+    """Root may write anywhere, so a regular file where a directory must go is what makes
+    these paths unusable in a test. Nothing is created, and no sandbox is started."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    path = tmp_path / under
+    env = {"STRIPE_ASSETS_DB": str(tmp_path / "db.duckdb"), name: str(path)}
+    result = run_cli(["load"], env, tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    if name == "DAGSTER_HOME":
+        message = (f"error: DAGSTER_HOME={path}: cannot create {path.resolve()} ({reason}). Point"
+                   " DAGSTER_HOME at a directory you can write, or unset it.")
+    else:
+        message = (f"error: STRIPE_ASSETS_DB={path}: cannot create the directory {path.parent}"
+                   f" ({reason}). Point STRIPE_ASSETS_DB at a file in a directory you can write.")
+    assert message in result.stderr and result.stderr.count("error:") == 1
+    assert "Traceback" not in result.stdout
+    assert "starting the bundled" not in result.stdout
+    assert blocker.read_text() == "not a directory"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
 
 
 def test_open_database_reads_the_file_named_in_dot_env_as_the_cli_does(tmp_path, monkeypatch):

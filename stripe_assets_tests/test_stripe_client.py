@@ -14,10 +14,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+import requests
 
 from stripe_assets.endpoints import ENDPOINTS
 from stripe_assets.stripe_client import (
     Page,
+    StripeAPIError,
     StripeAuthenticationError,
     StripeClient,
     StripeConfigError,
@@ -27,6 +29,7 @@ from stripe_assets.stripe_client import (
     StripeRetriesExhaustedError,
 )
 from stripe_assets.stripe_client.parallel import fetch_created_range
+from stripe_assets_tests.reliability_support import closed_port
 
 KEY = "sk_test_51SecretKeyThatMustNeverLeak9xQz"
 
@@ -72,12 +75,24 @@ def test_pagination_walks_every_page_newest_first_without_duplicates(sandbox):
     assert client.stats.snapshot()["pages"] == len(pages)
 
 
-def test_list_requests_ask_for_100_and_follow_starting_after(sandbox_factory):
-    server = sandbox_factory()
-    client = client_for(server.url)
-    pages = list(client.list_pages("customers"))
-    assert server.stats["requests"] == len(pages)
-    assert sum(len(p.objects) for p in pages) == len(expected(server, "customers"))
+def test_list_requests_ask_for_100_and_follow_starting_after_the_last_id_of_each_page(sandbox):
+    """The sandbox answers 10 objects when no limit is sent: what the client asks for is read
+    off the requests themselves, relayed to the sandbox through a recording server."""
+    reference = [o["id"] for o in expected(sandbox, "customers")]
+    assert 100 < len(reference) < 200  # two pages at limit=100, thirteen at the default 10
+    queries: list[dict[str, str]] = []
+
+    def relay(query: dict[str, str]) -> Answer:
+        queries.append(query)
+        answer = requests.get(f"{sandbox.url}/v1/customers", params=query, timeout=10,
+                              headers={"Authorization": f"Bearer {KEY}"})
+        return answer.status_code, answer.content, 0.0
+
+    with scripted(relay) as url:
+        pages = list(client_for(url).list_pages("customers"))
+    assert [len(p.objects) for p in pages] == [100, len(reference) - 100]
+    assert [o["id"] for p in pages for o in p.objects] == reference
+    assert queries == [{"limit": "100"}, {"limit": "100", "starting_after": reference[99]}]
 
 
 def test_created_windows_partition_the_data_exactly(sandbox):
@@ -198,22 +213,39 @@ def test_timeout_is_retried(sandbox_factory):
     assert client.stats.snapshot()["retries"] == 1
 
 
-def test_retry_after_header_is_honoured(sandbox_factory):
-    server = sandbox_factory()
-    client = client_for(server.url)
-    server.inject("429_retry_after", count=1, path_prefix="/v1/payouts", seconds=1)
-    all_ids(client, "payouts")
-    stats = client.stats.snapshot()
-    assert stats["rate_limited"] == 1
-    assert stats["seconds_waited"] >= 1.0
+def test_retry_after_header_delays_the_retry_at_least_that_long_as_the_server_sees_it():
+    """The client's own `seconds_waited` counts a wait before sleeping it: the server's clock
+    is the witness. Its own backoff (0.01 s here) would retry at once."""
+    arrivals: list[float] = []
+
+    def answer(query: dict[str, str]) -> Answer | AnswerWithHeaders:
+        arrivals.append(time.monotonic())
+        if len(arrivals) == 1:
+            error = {"error": {"type": "rate_limit_error", "message": "Too many requests."}}
+            return 429, json.dumps(error).encode(), 0.0, {"Retry-After": "1"}
+        body = {"object": "list", "has_more": False,
+                "data": [{"id": "po_1", "object": "payout", "created": 1700000000}]}
+        return 200, json.dumps(body).encode(), 0.0
+
+    with scripted(answer) as url:
+        client = client_for(url)
+        assert all_ids(client, "payouts") == ["po_1"]
+    assert len(arrivals) == 2
+    assert arrivals[1] - arrivals[0] >= 1.0
+    assert client.stats.snapshot()["rate_limited"] == 1
 
 
-def test_stripe_should_retry_false_stops_retrying_a_500(sandbox_factory):
+def test_stripe_should_retry_false_stops_retrying_a_500_with_an_api_error_of_status_500(
+    sandbox_factory,
+):
     server = sandbox_factory()
     client = client_for(server.url)
     server.inject("500_should_not_retry", count=1, path_prefix="/v1/payouts")
-    with pytest.raises(Exception, match="500"):
+    with pytest.raises(StripeAPIError, match="answered GET /v1/payouts with 500") as info:
         all_ids(client, "payouts")
+    assert type(info.value) is StripeAPIError  # not a 400/404's "bug in stripe-assets"
+    assert info.value.status == 500
+    assert info.value.error.get("type") == "api_error"
     assert server.stats["requests"] == 1
 
 
@@ -283,10 +315,18 @@ def test_unknown_id_is_a_404_with_stripe_details(sandbox):
     assert "resource_missing" in str(info.value)
 
 
-def test_unreachable_host_fails_after_bounded_retries():
-    client = client_for("http://127.0.0.1:9", max_attempts=2)
-    with pytest.raises(StripeRetriesExhaustedError, match="ConnectionError"):
+def test_unreachable_host_fails_after_max_attempts_within_seconds_pointing_at_the_base():
+    url = f"http://127.0.0.1:{closed_port()}"
+    client = client_for(url, max_attempts=2)
+    began = time.monotonic()
+    with pytest.raises(StripeRetriesExhaustedError) as info:
         all_ids(client, "charges")
+    assert time.monotonic() - began < 5
+    message = str(info.value)
+    assert "GET /v1/charges kept failing: 2 attempts over " in message
+    assert "ConnectionError" in message and "Connection refused" in message
+    assert f"Check STRIPE_API_BASE ({url})" in message
+    assert client.stats.snapshot()["requests"] == 2
 
 
 @contextmanager
@@ -297,19 +337,22 @@ def answering(body: bytes, status: int = 200) -> Iterator[str]:
 
 
 Answer = tuple[int, bytes, float]  # status, body, seconds to wait before answering
+AnswerWithHeaders = tuple[int, bytes, float, dict[str, str]]  # and headers to add
 
 
 @contextmanager
-def scripted(answer: Callable[[dict[str, str]], Answer]) -> Iterator[str]:
+def scripted(answer: Callable[[dict[str, str]], Answer | AnswerWithHeaders]) -> Iterator[str]:
     """A real HTTP server whose answer to each request `answer` picks from its query."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             query = dict(parse_qsl(urlsplit(self.path).query))
-            status, body, delay = answer(query)
+            status, body, delay, *headers = answer(query)
             time.sleep(delay)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            for name, value in (headers[0] if headers else {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -339,6 +382,37 @@ def test_object_without_id_is_an_error():
         all_ids(client_for(url), "charges")
 
 
+@pytest.mark.parametrize("body", [b'{"object": "payment_method"}', b'{"id": "", "object": "x"}',
+                                  b'[{"id": "pm_1"}]'])
+def test_retrieve_answered_without_an_object_id_is_an_error(body):
+    with answering(body) as url, pytest.raises(
+        StripeResponseError,
+        match=rf"GET /v1/payment_methods/pm_1 answered without an object id\. Is STRIPE_API_BASE "
+              rf"\({url}\) a Stripe-compatible server\?",
+    ):
+        client_for(url).retrieve("payment_methods", "pm_1")
+
+
+@pytest.mark.parametrize("created", [None, "1700000000", True, 1.5])
+def test_a_created_range_page_whose_last_object_has_no_integer_created_is_an_error(created):
+    """The next window starts at the last object's `created`: without it the range cannot go
+    on. Pages after the first say has_more=false, so a client that pressed on would end."""
+    last: dict[str, Any] = {"id": "ch_2", "object": "charge"}
+    if created is not None:
+        last["created"] = created
+
+    def answer(query: dict[str, str]) -> Answer:
+        data = [{"id": "ch_1", "object": "charge", "created": 300}, last]
+        body = {"object": "list", "has_more": "starting_after" not in query, "data": data}
+        return 200, json.dumps(body).encode(), 0.0
+
+    with scripted(answer) as url, pytest.raises(
+        StripeResponseError,
+        match=r"GET /v1/charges returned a page whose last object has no integer `created`",
+    ):
+        fetch_created_range(client_for(url), ENDPOINTS["charges"], 0, 400, lambda page: None)
+
+
 def test_an_integer_beyond_64_bits_is_listed_not_a_parser_crash():
     """Valid JSON that simdjson cannot hold; the IO manager stores it (HUGEINT or JSON)."""
     body = (b'{"object": "list", "has_more": false, "data": [{"id": "ch_big", "object": "charge",'
@@ -351,6 +425,19 @@ def test_has_more_on_an_empty_page_does_not_loop_forever():
     with answering(b'{"object": "list", "has_more": true, "data": []}') as url, \
             pytest.raises(StripeResponseError, match="refusing to loop"):
         all_ids(client_for(url), "charges")
+
+
+@pytest.mark.parametrize("key", ["", "   ", "\t\n"])
+def test_an_empty_or_blank_key_is_refused_before_any_request_with_guidance(sandbox_factory, key):
+    server = sandbox_factory()
+    with pytest.raises(StripeConfigError) as info:
+        all_ids(client_for(server.url, key=key), "charges")
+    assert str(info.value) == (
+        "STRIPE_API_KEY is empty. Set it to a secret key (sk_test_... or sk_live_...) or a "
+        "restricted key (rk_...) from https://dashboard.stripe.com/apikeys, or unset "
+        "STRIPE_API_BASE and run `stripe-assets load` with no key to use the local sandbox."
+    )
+    assert server.stats["requests"] == 0
 
 
 # ---- secrets ------------------------------------------------------------------------------
