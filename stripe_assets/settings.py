@@ -2,6 +2,7 @@
 
 import math
 import os
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -28,8 +29,21 @@ def read_dotenv() -> None:
     load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
 
 
+# A date, and since 2024-09-30 a release name too (2025-03-31.basil).
+_API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?")
+
+
 def stripe_version() -> str:
-    return os.environ.get("STRIPE_VERSION") or STRIPE_VERSION_DEFAULT
+    """STRIPE_VERSION: the Stripe-Version every request pins (the shape of the objects)."""
+    raw = os.environ.get("STRIPE_VERSION") or STRIPE_VERSION_DEFAULT
+    if not _API_VERSION.fullmatch(raw.strip()):
+        raise SettingsError(
+            f"STRIPE_VERSION={raw!r} is not a Stripe API version, which is a date such as"
+            f" {STRIPE_VERSION_DEFAULT} (newer ones add a name: 2025-03-31.basil). Pick one"
+            f" from https://docs.stripe.com/upgrades, or unset it to use {STRIPE_VERSION_DEFAULT},"
+            " the version this project's tables are built for."
+        )
+    return raw.strip()
 
 
 def stripe_account() -> str | None:

@@ -160,6 +160,8 @@ def test_a_load_names_the_session_holding_the_file_and_waits_for_it(sandbox, tmp
     (["load"], {"STRIPE_API_BASE": "https://api.stripe.com"}, "STRIPE_API_KEY is not set"),
     (["load", "--select", "charges,nope"], {"STRIPE_API_KEY": "sk_test_x"}, "unknown assets: nope"),
     (["load", "--select", ","], {"STRIPE_API_KEY": "sk_test_x"}, "--select ',' names no asset"),
+    (["load"], {"STRIPE_VERSION": "2024-6-20"},
+     "STRIPE_VERSION='2024-6-20' is not a Stripe API version, which is a date such as"),
     (["load"], {"STRIPE_ENDPOINT_REQUESTS_PER_SECOND": "fast"},
      "STRIPE_ENDPOINT_REQUESTS_PER_SECOND='fast' must be a positive number"),
 ])

@@ -79,11 +79,21 @@ def test_429_retry_after_sends_the_header(server: SandboxServer) -> None:
     assert response.status_code == 429 and response.headers["Retry-After"] == "3"
 
 
-def test_409_is_a_lock_timeout(server: SandboxServer) -> None:
+def test_a_lock_timeout_is_a_429_without_a_rate_limit_reason_as_on_stripe(
+    server: SandboxServer,
+) -> None:
+    server.inject("lock_timeout")
+    response = call(server)
+    assert response.status_code == 429
+    assert stripe_error(response)["code"] == "lock_timeout"
+    assert "Stripe-Rate-Limited-Reason" not in response.headers
+
+
+def test_409_is_a_conflict_stripe_says_to_retry(server: SandboxServer) -> None:
     server.inject("409")
     response = call(server)
     assert response.status_code == 409
-    assert stripe_error(response)["code"] == "lock_timeout"
+    assert response.headers["Stripe-Should-Retry"] == "true"
 
 
 @pytest.mark.parametrize(

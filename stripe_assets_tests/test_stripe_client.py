@@ -466,3 +466,32 @@ def test_no_log_line_or_error_contains_the_key(sandbox_factory, caplog):
     assert "Request-Id" in text
     assert KEY not in text
     assert KEY[8:] not in text
+
+
+def test_a_lock_timeout_429_is_retried_without_slowing_the_accounts_pace(sandbox_factory):
+    # Stripe answers a request for an object another request holds with 429 lock_timeout:
+    # that object is busy, the account's rate is not the matter. A rate-limit 429 slows it.
+    server = sandbox_factory()
+    locked = client_for(server.url)
+    server.inject("lock_timeout", count=3, path_prefix="/v1/payouts")
+    reference = sorted(o["id"] for o in expected(server, "payouts"))
+    assert sorted(all_ids(locked, "payouts")) == reference
+    assert locked.stats.snapshot()["rate_limited"] == 3
+    assert locked.rate_limiter().rate == locked.rate_limiter().max_rate
+
+    limited = client_for(server.url)
+    server.inject("429", count=1, path_prefix="/v1/payouts")
+    all_ids(limited, "payouts")
+    assert limited.rate_limiter().rate < limited.rate_limiter().max_rate
+
+
+def test_an_api_version_stripe_does_not_know_fails_the_check_naming_stripe_version(sandbox):
+    client = client_for(sandbox.url, stripe_version="2024-06-20-preview")
+    with pytest.raises(StripeInvalidRequestError) as refused:
+        client.check_access("charges")
+    assert refused.value.status == 400
+    assert "Stripe does not know the API version 2024-06-20-preview (STRIPE_VERSION):" \
+        " Invalid Stripe API version: 2024-06-20-preview" in str(refused.value)
+    assert "Set STRIPE_VERSION to a version listed at https://docs.stripe.com/upgrades" \
+        in str(refused.value)
+    client_for(sandbox.url, stripe_version="2025-03-31.basil").check_access("charges")  # named

@@ -152,6 +152,10 @@ def account_access_denied(key: str, account: str) -> StripeError:
     )
 
 
+def invalid_api_version(version: str) -> StripeError:
+    return StripeError(400, f"Invalid Stripe API version: {version}")
+
+
 def rate_limited() -> StripeError:
     return StripeError(
         429,
@@ -162,9 +166,10 @@ def rate_limited() -> StripeError:
     )
 
 
-def lock_timeout() -> StripeError:
+def lock_timeout(status: int = 429) -> StripeError:
+    """Stripe answers an object lock timeout with 429 `lock_timeout` (no rate limit reason)."""
     return StripeError(
-        409,
+        status,
         "This object cannot be accessed right now because another API request or Stripe process "
         "is currently accessing it. If you see this error intermittently, retry the request. If "
         "you see this error frequently and are making multiple concurrent requests to a single "

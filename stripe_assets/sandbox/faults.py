@@ -21,7 +21,8 @@ HTML = "text/html; charset=utf-8"
 RANDOM_KINDS = frozenset({"500", "503_html", "429", "reset", "truncated", "invalid_json"})
 # Kinds `inject` accepts: the random ones plus rarer or slower cases.
 INJECT_KINDS = RANDOM_KINDS | {
-    "409",  # lock_timeout
+    "409",  # a conflict answered with Stripe-Should-Retry: true
+    "lock_timeout",  # 429 lock_timeout: another request holds the object (not a rate limit)
     "502",  # a gateway's HTML error page
     "429_retry_after",  # 429 with Retry-After: <seconds>
     "500_should_not_retry",  # 500 with Stripe-Should-Retry: false
@@ -117,8 +118,10 @@ def fault_response(fault: Fault, request_id: str) -> Response:
         return _error(errors.api_error(), request_id)
     if kind == "500_should_not_retry":
         return _error(errors.api_error(), request_id, {"Stripe-Should-Retry": "false"})
-    if kind == "409":
-        return _error(errors.lock_timeout(), request_id, {"Stripe-Should-Retry": "true"})
+    if kind == "409":  # a conflict Stripe says to retry
+        return _error(errors.lock_timeout(409), request_id, {"Stripe-Should-Retry": "true"})
+    if kind == "lock_timeout":
+        return _error(errors.lock_timeout(), request_id)
     if kind == "429":
         return _error(errors.rate_limited(), request_id)
     if kind == "429_retry_after":

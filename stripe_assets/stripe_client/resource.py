@@ -346,7 +346,9 @@ class StripeClient(dg.ConfigurableResource):
                 elif should_retry_status(status, response.headers):
                     if status == 429:
                         self._stats.add(rate_limited=1)
-                        if is_endpoint_limit(response.headers.get(REASON_HEADER)):
+                        if _error_body(body).get("code") == "lock_timeout":
+                            pass  # one object busy (Stripe's 429 lock_timeout): not our pace
+                        elif is_endpoint_limit(response.headers.get(REASON_HEADER)):
                             endpoint.slow_down(path)
                         else:
                             limiter.slow_down()
@@ -411,6 +413,12 @@ class StripeClient(dg.ConfigurableResource):
         detail = ", ".join(
             f"{k}={error[k]}" for k in ("type", "code", "param") if error.get(k)
         )
+        if status == 400 and "Invalid Stripe API version" in message:
+            return StripeInvalidRequestError(
+                f"Stripe does not know the API version {self.stripe_version} (STRIPE_VERSION):"
+                f" {message} {where}. Set STRIPE_VERSION to a version listed at"
+                " https://docs.stripe.com/upgrades, or unset it to use the one this project's"
+                " tables are built for.", **kwargs)
         if status in (400, 404):
             return StripeInvalidRequestError(
                 f"Stripe refused GET {path} with {status} ({detail}): {message} "
