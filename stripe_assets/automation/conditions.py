@@ -1,18 +1,29 @@
 """When derived tables rebuild themselves: declarative automation, evaluated by one sensor."""
 
-from typing import cast
+from typing import Any, cast
 
 import dagster as dg
 
-# eager(): rebuild after any upstream partition is updated, once nothing upstream is in
-# progress. Without its "no upstream partition missing" clause: the raw tables have a partition
-# per day since STRIPE_START_DATE and most of those days are never loaded (the account is
-# younger, or was loaded with --start), so plain eager() would wait forever.
+# Like eager(): rebuild after an upstream partition is updated, once nothing upstream is in
+# progress; and also after a deploy that changes the asset's code_version (its SQL). Instead of
+# eager()'s "no upstream partition missing" (the raw tables have a partition per day since
+# STRIPE_START_DATE, and most of those days are never loaded: it would wait forever), every
+# upstream table must have been loaded at least once: a rebuild before then would only fail on
+# the missing table.
+_UPDATED = cast("dg.AutomationCondition[Any]", (
+    dg.AutomationCondition.newly_missing()
+    | dg.AutomationCondition.any_deps_updated()
+    | dg.AutomationCondition.code_version_changed()
+))
 ANALYTICS_CONDITION = (
-    dg.AutomationCondition.eager()
-    .without(~dg.AutomationCondition.any_deps_missing())
-    .with_label("eager (never-loaded upstream days allowed)")
-)
+    dg.AutomationCondition.in_latest_time_window()
+    & _UPDATED.since_last_handled()
+    & dg.AutomationCondition.all_deps_match(~dg.AutomationCondition.missing()).with_label(
+        "every upstream table loaded at least once"
+    )
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("eager, once every upstream table is loaded, and on a new code version")
 
 # Checks that watch the loader itself run on a clock, not only after a materialization: a
 # stopped sensor materializes nothing, and its check must still say so.
