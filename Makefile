@@ -29,7 +29,7 @@ test: $(VENV)/.installed-dev lint chromium
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/dagster definitions validate -w workspace.yaml
+	$(BIN)/dg check defs
 
 dev: $(VENV)/.installed-run
 	$(BIN)/stripe-assets dev
