@@ -143,6 +143,10 @@ def test_json_null_is_sql_null_in_every_column_type(db):
     write(db, [{"id": "full", "created": T, **kinds}, {"id": "nulls", "created": T,
                                                        **dict.fromkeys(kinds)}])  # fmt: skip
 
+    types = column_types(db, "stripe.objects")
+    assert {k: types[k] for k in kinds} == {"b": "BOOLEAN", "s": VARCHAR, "i": BIGINT,
+                                            "h": HUGEINT, "f": DOUBLE, "o": JSON, "l": JSON,
+                                            "t_at": TIMESTAMPTZ}
     assert query(db, f"SELECT {', '.join(kinds)} FROM stripe.objects WHERE id = 'nulls'") == [
         (None,) * len(kinds)
     ]

@@ -3,6 +3,8 @@ concurrently, under the shared limit."""
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 import pandas as pd
 import pytest
@@ -39,9 +41,23 @@ def test_payment_methods_fetches_concurrently_and_stays_under_the_limit(
     )
     assert isinstance(objects, StripeObjects)
     try:
-        assert objects.spool.object_count > 0
+        lines = objects.spool.finish().read_text().splitlines()
     finally:
         objects.spool.discard()
+    fetched = [o["id"] for line in lines for o in json.loads(line)["data"]]
+    # Exactly the methods of the fed fan-out, each once: a customer's saved ones, or the ones
+    # intents and charges name (all guests' here, since no customer was fed).
+    account = server.account
+    if customers:
+        listed = {c["id"] for c in account.objects("customers")}
+        expected = {pm["id"] for pm in account.objects("payment_methods")
+                    if pm["customer"] in listed}
+    else:
+        expected = {o["payment_method"] for name in ("payment_intents", "setup_intents",
+                                                     "charges")
+                    for o in account.objects(name) if o["payment_method"]}
+    assert len(expected) > 50
+    assert sorted(fetched) == sorted(expected)
     stats = server.stats
     assert stats.max_in_flight >= 4  # Little's law: 60/s x 0.1 s = 6 in flight at full pace
     assert stats.max_requests_in_1s <= LIMIT

@@ -39,7 +39,22 @@ def test_a_429_says_which_limit_it_hit(sandbox_factory: Factory):
 
 def test_the_endpoint_limit_is_a_sandbox_setting(sandbox_factory: Factory):
     server = sandbox_factory()
+    auth = ("sk_test_sandbox", "")
     settings = f"{server.url}/_sandbox/settings"
-    answer = requests.post(settings, json={"endpoint_rate_limit": 25}).json()
-    assert answer["endpoint_rate_limit"] == 25 and server.endpoint_rate_limit == 25
+
+    def charges() -> requests.Response:
+        return requests.get(f"{server.url}/v1/charges", auth=auth)
+
+    assert charges().status_code == 200  # an endpoint already counted, with no limit yet
+    answer = requests.post(settings, json={"endpoint_rate_limit": 2}).json()
+    assert answer["endpoint_rate_limit"] == 2 and server.endpoint_rate_limit == 2
+    # Enforced from then on, on that endpoint too (benchmarks set it on a running sandbox).
+    answers = [charges() for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].headers["Stripe-Rate-Limited-Reason"] == ENDPOINT_RATE
+    assert requests.get(f"{server.url}/v1/customers", auth=auth).status_code == 200
+    # 0 lifts it again, within the same second.
+    assert requests.post(settings, json={"endpoint_rate_limit": 0}).json()[
+        "endpoint_rate_limit"] is None
+    assert charges().status_code == 200
     assert requests.post(settings, json={"endpoint_rate_limit": -1}).status_code == 400

@@ -83,6 +83,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
                      {**env, "STRIPE_API_BASE": server.url}, root)
         outputs += [ok.stdout, ok.stderr]
         assert ok.returncode == 0, ok.stdout + ok.stderr
+        # The faults did happen, so the retries' messages and logs are among what is searched.
+        assert server.stats.faults_injected == dict.fromkeys(("500", "429", "reset",
+                                                              "invalid_json"), 1)
     with SandboxServer(SMALL, revoked_keys={KEY}) as revoked:
         refused = run_cli(["load", "--start", str(first), "--end", str(last)],
                           {**env, "STRIPE_API_BASE": revoked.url}, root)
