@@ -2,6 +2,8 @@
 
 One run per asset gives a progress line per asset, lets the other assets load when one fails
 (e.g. a restricted key without one permission), and records each run in DAGSTER_HOME when set.
+Each run also runs the asset's blocking checks, as a run from the UI does: a table that fails
+one (duplicated ids, say) fails its line, and what is built from it is skipped.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import dagster as dg
 
+from stripe_assets.checks import DuckDBReader, all_checks
 from stripe_assets.jobs import load_everything
 
 # Dagster's console logger would print each failure with its stack trace (at ERROR): the CLI
@@ -51,9 +55,12 @@ def load_assets(
     """Assets must be given in dependency order (upstream first). `graph`: every asset (default
     `assets`), so that a selection can read upstream tables an earlier load wrote."""
     graph = graph if graph is not None else assets
+    if "warehouse" not in resources:  # the checks read the file the IO manager writes
+        database = resources["io_manager"].database  # type: ignore[attr-defined]
+        resources = {**resources, "warehouse": DuckDBReader(database=database)}
     # The code location's load_everything job, so that the runs show under its name in the UI
     # (dg.materialize would name them __ephemeral_asset_job__).
-    job = dg.Definitions(assets=list(graph), jobs=[load_everything],
+    job = dg.Definitions(assets=list(graph), asset_checks=blocking_checks(), jobs=[load_everything],
                          resources=resources).resolve_job_def(load_everything.name)
     outcomes: list[AssetOutcome] = []
     failed: set[dg.AssetKey] = set()
@@ -72,6 +79,12 @@ def load_assets(
         outcomes.append(outcome)
         report(outcome)
     return outcomes
+
+
+def blocking_checks() -> list[dg.AssetChecksDefinition]:
+    """The checks whose failure must stop what is built from their table (the others are WARN
+    or watch the sensor: the UI shows them)."""
+    return [c for c in all_checks if all(spec.blocking for spec in c.check_specs)]
 
 
 def _materialize_one(
@@ -128,7 +141,15 @@ def _user_warnings(instance: dg.DagsterInstance, run_id: str) -> list[str]:
 
 
 def _failure(result: dg.ExecuteInProcessResult) -> str:
-    """The root cause's message: ours are written to be read, so show that, not a traceback."""
+    """The root cause's message: ours are written to be read, so show that, not a traceback.
+    A failed blocking check: what it found, rather than Dagster's DagsterAssetCheckFailedError."""
+    failed = [e for e in result.get_asset_check_evaluations()
+              if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    if failed:
+        table = ".".join(failed[0].asset_key.path)
+        found = "; ".join(_check_finding(e) for e in failed)
+        return (f"blocking check {found}. {table} was written; what is built from it was not"
+                " (the check's page in the UI lists it, or query the table).")
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error is not None:
             error = event.step_failure_data.error
@@ -136,6 +157,18 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
                 error = error.cause
             return _without_class_name(error.message.strip(), error.cls_name)
     return "the run failed (see the Dagster event log)"
+
+
+def _check_finding(evaluation: dg.AssetCheckEvaluation) -> str:
+    """`id_is_unique failed: duplicated_ids 1, examples ["ch_1 x2"]`: its description, or the
+    numbers and examples in its metadata."""
+    if evaluation.description:
+        return f"{evaluation.check_name} failed: {evaluation.description}"
+    facts = []
+    for name, value in evaluation.metadata.items():
+        raw: Any = getattr(value, "value", getattr(value, "data", value))
+        facts.append(f"{name} {raw}")
+    return f"{evaluation.check_name} failed: {', '.join(facts)}"
 
 
 def _without_class_name(message: str, cls_name: str | None) -> str:

@@ -19,9 +19,18 @@ def requested(result: Any) -> set[dg.AssetKey]:
             if r.true_subset.size and isinstance(r.key, dg.AssetKey)}
 
 
-def loaded(instance: dg.DagsterInstance, table: str, day: str | None = None) -> None:
-    instance.report_runless_asset_event(
-        dg.AssetMaterialization(asset_key=dg.AssetKey(["stripe", table]), partition=day))
+BLOCKING = ("id_is_unique", "id_and_created_not_null", "livemode_is_consistent")
+
+
+def loaded(instance: dg.DagsterInstance, table: str, day: str | None = None,
+           failed: str | None = None) -> None:
+    """A run loaded a day of `table` and ran its blocking checks (`failed` did not pass)."""
+    key = dg.AssetKey(["stripe", table])
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=day))
+    for check in (*BLOCKING, *(["amount_refunded_within_amount"] * (table == "charges"))):
+        instance.report_runless_asset_event(dg.AssetCheckEvaluation(
+            asset_key=key, check_name=check, passed=check != failed, metadata={},
+            severity=dg.AssetCheckSeverity.ERROR))
 
 
 def with_code_version(key: dg.AssetKey, version: str) -> dg.Definitions:
@@ -68,3 +77,20 @@ def test_a_new_code_version_rebuilds_the_analytics_asset_without_upstream_change
         result = dg.evaluate_automation_conditions(defs=deployed, instance=instance,
                                                    cursor=result.cursor)
         assert requested(result) & {REFUND_RATES, PAYOUT_SUMMARY} == {REFUND_RATES}
+
+
+def test_analytics_wait_while_an_upstream_blocking_check_fails():
+    # A duplicated charge id (id_is_unique failed) must not reach the finance tables.
+    day = daily_partitions.get_last_partition_key()
+    with dg.instance_for_test() as instance:
+        result = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        loaded(instance, "charges", day, failed="id_is_unique")
+        loaded(instance, "refunds", day)
+        result = dg.evaluate_automation_conditions(defs=defs, instance=instance,
+                                                   cursor=result.cursor)
+        assert REFUND_RATES not in requested(result)
+
+        loaded(instance, "charges", day)  # re-loaded, and the check passes again
+        result = dg.evaluate_automation_conditions(defs=defs, instance=instance,
+                                                   cursor=result.cursor)
+        assert REFUND_RATES in requested(result)

@@ -21,9 +21,11 @@ ANALYTICS_CONDITION = (
     & dg.AutomationCondition.all_deps_match(~dg.AutomationCondition.missing()).with_label(
         "every upstream table loaded at least once"
     )
+    & dg.AutomationCondition.all_deps_blocking_checks_passed()
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
-).with_label("eager, once every upstream table is loaded, and on a new code version")
+).with_label("eager, once every upstream table is loaded and its blocking checks passed, and on"
+             " a new code version")
 
 # Checks that watch the loader itself run on a clock, not only after a materialization: a
 # stopped sensor materializes nothing, and its check must still say so.

@@ -8,7 +8,7 @@ from stripe_assets.jobs import stripe_table_key
 
 
 @dg.asset_check(
-    asset=stripe_table_key("charges"), name="amount_refunded_within_amount",
+    asset=stripe_table_key("charges"), name="amount_refunded_within_amount", blocking=True,
     description="No charge has refunded more than its amount (`amount_refunded <= amount`): "
     "Stripe cannot do that, so a row that does was written wrong.",
 )

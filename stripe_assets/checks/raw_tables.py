@@ -1,4 +1,7 @@
-"""Checks every raw Stripe table gets: unique and present ids, and test and live never mixed."""
+"""Checks every raw Stripe table gets: unique and present ids, and test and live never mixed.
+
+All are ERROR and blocking: a table failing one must not feed the analytics (in the same run,
+what is built from it is skipped; the analytics' automation condition waits for them to pass)."""
 
 import dagster as dg
 
@@ -17,7 +20,7 @@ def _table(name: str) -> str:
 
 def build_id_is_unique(name: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=stripe_table_key(name), name="id_is_unique",
+        asset=stripe_table_key(name), name="id_is_unique", blocking=True,
         description=f"Every Stripe id appears once in stripe.{name} (re-listing a day replaces "
         "it; a duplicate means a day was written twice or windows overlapped).",
     )
@@ -49,7 +52,7 @@ def build_id_is_unique(name: str) -> dg.AssetChecksDefinition:
 
 def build_required_fields_not_null(name: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=stripe_table_key(name), name="id_and_created_not_null",
+        asset=stripe_table_key(name), name="id_and_created_not_null", blocking=True,
         description=f"No row of stripe.{name} lacks its `id`, nor its `created` where Stripe "
         "gives the object one (payment links have none).",
     )
@@ -82,7 +85,7 @@ def build_required_fields_not_null(name: str) -> dg.AssetChecksDefinition:
 
 def build_livemode_is_consistent(name: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=stripe_table_key(name), name="livemode_is_consistent",
+        asset=stripe_table_key(name), name="livemode_is_consistent", blocking=True,
         description="Test and live data never mix: every row of every raw table in this "
         f"DuckDB file has the same `livemode` as stripe.{name}'s rows. A mix means two keys "
         "(sk_test_ and sk_live_) wrote to one file.",
