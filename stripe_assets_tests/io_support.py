@@ -200,6 +200,23 @@ def column_types(db: str | Path, table: str) -> dict[str, str]:
     )
 
 
+def materialize_into(
+    db: str, assets: list, partition_key: str | None = None, **options: Any
+) -> dg.ExecuteInProcessResult:
+    """dg.materialize with the project's IO manager writing the DuckDB file `db`."""
+    return dg.materialize(
+        assets,
+        partition_key=partition_key,
+        resources={"io_manager": StripeDuckDBIOManager(database=db)},
+        **options,
+    )
+
+
+def charge_ids(db: str, where: str = "TRUE") -> list[str]:
+    """The ids in stripe.charges (WHERE `where`), sorted."""
+    return [r[0] for r in query(db, f"SELECT id FROM stripe.charges WHERE {where} ORDER BY id")]
+
+
 def error_text(result: dg.ExecuteInProcessResult) -> str:
     """Every message in the failure's cause chain, for asserting on what a user sees."""
     parts = []

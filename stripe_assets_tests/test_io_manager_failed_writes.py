@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from stripe_assets.io_manager import SqlTable, StripeDuckDBIOManager, StripeObjects
+from stripe_assets.io_manager import SqlTable, StripeObjects
 
 from .io_support import (
     OURS,
@@ -26,6 +26,12 @@ from .io_support import (
     stripe_objects,
     ts,
 )
+from .io_support import (
+    charge_ids as ids,
+)
+from .io_support import (
+    materialize_into as run,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -37,24 +43,9 @@ def db(tmp_path: Path) -> str:
     return str(tmp_path / "warehouse.duckdb")
 
 
-def run(
-    db: str, assets: list, partition_key: str | None = None, **options: Any
-) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        assets,
-        partition_key=partition_key,
-        resources={"io_manager": StripeDuckDBIOManager(database=db)},
-        **options,
-    )
-
-
 def table_state(db: str, table: str) -> tuple[list[tuple[Any, ...]], dict[str, str]]:
     """Every row (in a stable order) and every column's type."""
     return query(db, f"SELECT * FROM {table} ORDER BY ALL"), column_types(db, table)
-
-
-def ids(db: str) -> list[str]:
-    return [row[0] for row in query(db, "SELECT id FROM stripe.charges ORDER BY id")]
 
 
 def two_days_of_charges(db: str, flavor: str) -> tuple[dict[str, Any], dg.AssetsDefinition]:

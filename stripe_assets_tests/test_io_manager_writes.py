@@ -29,6 +29,12 @@ from .io_support import (
     stripe_objects,
     ts,
 )
+from .io_support import (
+    charge_ids as ids,
+)
+from .io_support import (
+    materialize_into as run,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -38,24 +44,11 @@ def db(tmp_path: Path) -> str:
     return str(tmp_path / "warehouse.duckdb")
 
 
-def run(db: str, assets: list, partition_key: str | None = None, **options: Any):
-    return dg.materialize(
-        assets,
-        partition_key=partition_key,
-        resources={"io_manager": StripeDuckDBIOManager(database=db)},
-        **options,
-    )
-
-
 def metadata(result, node: str = "stripe__charges") -> dict[str, Any]:
     """The metadata of the node's (last) materialization: a range run has one per partition,
     the last one with the table's schema and preview."""
     materialization = result.asset_materializations_for_node(node)[-1]
     return {key: getattr(value, "value", value) for key, value in materialization.metadata.items()}
-
-
-def ids(db: str, where: str = "TRUE") -> list[str]:
-    return [r[0] for r in query(db, f"SELECT id FROM stripe.charges WHERE {where} ORDER BY id")]
 
 
 def test_field_absent_from_a_batch_is_null_and_values_go_to_columns_by_name(db):
