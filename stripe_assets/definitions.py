@@ -6,18 +6,9 @@ from stripe_assets.assets import all_assets
 from stripe_assets.automation.conditions import automation_sensor
 from stripe_assets.automation.events_sensor import stripe_events_sensor
 from stripe_assets.automation.schedules import all_schedules
-from stripe_assets.checks import DuckDBReader, all_checks
+from stripe_assets.checks import all_checks
 from stripe_assets.jobs import all_jobs
-from stripe_assets.resources import build_resources
-
-
-def _resources() -> dict[str, object]:
-    resources = build_resources()
-    io_manager = resources["io_manager"]
-    # Checks read the very file the IO manager writes, read-only.
-    resources["warehouse"] = DuckDBReader(database=io_manager.database)  # type: ignore[attr-defined]
-    return resources
-
+from stripe_assets.resources import build_resources, with_warehouse
 
 defs = dg.Definitions(
     assets=all_assets,
@@ -25,5 +16,5 @@ defs = dg.Definitions(
     jobs=all_jobs,
     schedules=all_schedules,
     sensors=[stripe_events_sensor, automation_sensor],
-    resources=_resources(),
+    resources=with_warehouse(build_resources()),
 )

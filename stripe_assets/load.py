@@ -18,8 +18,9 @@ from typing import Any
 
 import dagster as dg
 
-from stripe_assets.checks import DuckDBReader, all_checks
+from stripe_assets.checks import all_checks
 from stripe_assets.jobs import load_everything
+from stripe_assets.resources import with_warehouse
 
 # Dagster's console logger would print each failure with its stack trace (at ERROR): the CLI
 # prints one line per asset instead, and the assets' own warnings under it (see `warnings`).
@@ -55,9 +56,7 @@ def load_assets(
     """Assets must be given in dependency order (upstream first). `graph`: every asset (default
     `assets`), so that a selection can read upstream tables an earlier load wrote."""
     graph = graph if graph is not None else assets
-    if "warehouse" not in resources:  # the checks read the file the IO manager writes
-        database = resources["io_manager"].database  # type: ignore[attr-defined]
-        resources = {**resources, "warehouse": DuckDBReader(database=database)}
+    resources = with_warehouse(resources)  # for the blocking checks
     # The code location's load_everything job, so that the runs show under its name in the UI
     # (dg.materialize would name them __ephemeral_asset_job__).
     job = dg.Definitions(assets=list(graph), asset_checks=blocking_checks(), jobs=[load_everything],

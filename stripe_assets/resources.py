@@ -43,3 +43,14 @@ def duckdb_io_manager() -> StripeDuckDBIOManager:
 
 def build_resources() -> dict[str, object]:
     return {"stripe": stripe_client(), "io_manager": duckdb_io_manager()}
+
+
+def with_warehouse(resources: dict[str, object]) -> dict[str, object]:
+    """`resources` plus the checks' `warehouse`: a read-only reader of the very file the IO
+    manager writes (unless one is given)."""
+    if "warehouse" in resources:
+        return resources
+    from stripe_assets.checks.warehouse import DuckDBReader
+
+    database = resources["io_manager"].database  # type: ignore[attr-defined]
+    return {**resources, "warehouse": DuckDBReader(database=database)}

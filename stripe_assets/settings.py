@@ -30,13 +30,13 @@ def read_dotenv() -> None:
 
 
 # A date, and since 2024-09-30 a release name too (2025-03-31.basil).
-_API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?")
+API_VERSION_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?")
 
 
 def stripe_version() -> str:
     """STRIPE_VERSION: the Stripe-Version every request pins (the shape of the objects)."""
     raw = os.environ.get("STRIPE_VERSION") or STRIPE_VERSION_DEFAULT
-    if not _API_VERSION.fullmatch(raw.strip()):
+    if not API_VERSION_FORMAT.fullmatch(raw.strip()):
         raise SettingsError(
             f"STRIPE_VERSION={raw!r} is not a Stripe API version, which is a date such as"
             f" {STRIPE_VERSION_DEFAULT} (newer ones add a name: 2025-03-31.basil). Pick one"

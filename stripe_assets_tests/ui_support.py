@@ -200,15 +200,10 @@ def days(first: date, last: date) -> list[str]:
 def launch_backfill_of_everything(ui: DagsterUI, first: date, last: date) -> str:
     """What "Materialize all" then "Launch backfill" sends for a range of days: every asset
     key, the chosen partition names, tags as the UI adds them. Returns the backfill id."""
-    keys = [n["assetKey"]["path"] for n in ui.graphql(ASSET_KEYS_QUERY)["assetNodes"]]
-    return launch_backfill(ui, keys, days(first, last))
-
-
-def launch_backfill(ui: DagsterUI, keys: list[list[str]], partitions: list[str]) -> str:
-    """"Materialize" of `keys` for the chosen `partitions`, as the UI sends it."""
+    keys = [{"path": n["assetKey"]["path"]} for n in ui.graphql(ASSET_KEYS_QUERY)["assetNodes"]]
     result = ui.graphql(LAUNCH_BACKFILL, {"backfillParams": {
-        "assetSelection": [{"path": path} for path in keys],
-        "partitionNames": partitions,
+        "assetSelection": keys,
+        "partitionNames": days(first, last),
         "fromFailure": False,
         "tags": [{"key": "dagster/from_ui", "value": "true"}],
         # As saved in the launch dialog's config: one process per run instead of one per step

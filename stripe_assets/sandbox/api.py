@@ -32,10 +32,9 @@ from stripe_assets.sandbox.store import (
     render_list,
     select_page,
 )
+from stripe_assets.settings import API_VERSION_FORMAT
 
 JSON = "application/json"
-# Stripe's API versions: a date, and since 2024-09-30 a release name (2025-03-31.basil).
-API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?")
 
 # Fields holding the id of another stored object, which `expand` may replace by the object.
 EXPANDABLE = {"customer", "payment_intent", "payment_method", "latest_charge", "charge"}
@@ -122,7 +121,7 @@ class StripeApi:
         try:
             caller = self._authenticate(request.headers.get("Authorization"))
             version = request.headers.get("Stripe-Version")
-            if version is not None and not API_VERSION.fullmatch(version):
+            if version is not None and not API_VERSION_FORMAT.fullmatch(version):
                 raise errors.invalid_api_version(version)
             account = request.headers.get("Stripe-Account")
             if account is not None and account not in self.connected_accounts:
