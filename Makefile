@@ -23,8 +23,10 @@ $(VENV)/.installed-dev: setup.py constraints.txt | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/stripe-assets load
 
+# Two pytest-xdist workers; conftest.py keeps each module (and the UI tests) on one worker and
+# hands out the longest groups first, which is why xdist's own reordering is off.
 test: $(VENV)/.installed-dev lint chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -17,6 +17,37 @@ SANDBOX_CONFIG = SandboxConfig(seed=42, customers=120, charges=800, end=date(202
 SANDBOX_KEY = "sk_test_sandbox"
 
 
+def worker_group(nodeid: str) -> str:
+    """What one pytest-xdist worker runs whole (`make test` runs two): a test module, so that
+    its module fixtures are built once; and all the `test_ui_*` modules together, which share
+    the session's loaded `dagster dev` (80 s to build)."""
+    path = nodeid.split("::", 1)[0]
+    return "test_ui_*" if path.rpartition("/")[2].startswith("test_ui_") else path
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest groups first (the UI's, then those with `slow` tests): the workers take
+    groups in this order, and neither should end the run alone with one of them."""
+    slow = {worker_group(item.nodeid) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: (worker_group(item.nodeid) != "test_ui_*",
+                                 worker_group(item.nodeid) not in slow))  # stable
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadscope`, by `worker_group`. (xdist's `loadgroup` would do it with marks, but
+    does not group at all under pytest 9.2: pytest-xdist issue #1386.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return GroupScheduling(config, log)
+
+
 @pytest.fixture(scope="session")
 def sandbox_account() -> Store:
     """The objects of SANDBOX_CONFIG, generated once per session."""

@@ -26,6 +26,7 @@ from stripe_assets_tests.reliability_support import (
 from stripe_assets_tests.test_cli import run_cli
 from stripe_assets_tests.test_stripe_client import answering
 
+pytestmark = pytest.mark.slow  # runs whole loads
 KEY = "sk_test_51BadInputKeyNeverShown00Zq9"
 LOADED = ["customers", "payouts", "payment_links", "payout_summary"]
 # A restricted key that may read everything but payouts.

@@ -30,6 +30,7 @@ from stripe_assets_tests.sensor_support import (
     requested,
 )
 
+pytestmark = pytest.mark.slow  # runs whole loads
 DAY = 86400
 _, HISTORY_END = SMALL_CONFIG.span()  # midnight after the last generated day
 # Noon, ten days after the generated history: the account's "now" in these tests.

@@ -17,6 +17,7 @@ from stripe_assets_tests.io_support import ts
 from stripe_assets_tests.pipeline import load_everything, rows, sandbox_days
 from stripe_assets_tests.sensor_support import AUTH
 
+pytestmark = pytest.mark.slow  # runs whole loads
 TABLES = ["stripe.customers", "stripe.charges", "stripe.payment_intents", "stripe.setup_intents",
           "stripe.refunds", "stripe.payouts", "stripe.payment_links", "stripe.payment_methods",
           "analytics.refund_rates", "analytics.payout_summary"]

@@ -23,6 +23,7 @@ from stripe_assets.resources import build_resources
 from stripe_assets_tests.reliability_support import SMALL, days_of
 from stripe_assets_tests.test_cli import run_cli
 
+pytestmark = pytest.mark.slow  # runs whole loads
 KEY = "sk_test_51KnownKeyMustLeaveNoTrace4f9QxZ8vLm2Rt7"
 SECRET = KEY[len("sk_test_"):]
 NEEDLES = {

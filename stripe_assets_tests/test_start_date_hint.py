@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import pytest
+
 from stripe_assets.database import open_database
 from stripe_assets.start_date_hint import oldest_day, start_date_hint
 from stripe_assets_tests.pipeline import sandbox_days
@@ -41,6 +43,7 @@ def test_a_hint_only_when_the_data_starts_more_than_a_month_after_the_first_part
     assert "STRIPE_START_DATE=2024-03-02" in hint
 
 
+@pytest.mark.slow
 def test_a_full_load_names_the_start_date_to_set_and_a_selection_does_not(sandbox, tmp_path):
     first, last = sandbox_days(sandbox)
     db = tmp_path / "stripe.duckdb"
