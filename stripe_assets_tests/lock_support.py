@@ -8,8 +8,12 @@ from typing import Any
 import duckdb
 
 
-def hold_write_lock(db: str, seconds: float, ready: Any) -> None:
+def hold_write_lock(db: str, seconds: float, ready: Any, release: Any = None) -> None:
+    """Hold it for `seconds`, or, given a `release` event, until it is set (at most that)."""
     connection = duckdb.connect(db)  # read-write: the exclusive file lock
     ready.set()
-    time.sleep(seconds)
+    if release is None:
+        time.sleep(seconds)
+    else:
+        release.wait(seconds)
     connection.close()
