@@ -30,10 +30,15 @@ def test_other_live_keys_stay_invalid(sandbox_factory: Callable[..., SandboxServ
     assert response.json()["error"]["message"].startswith("Invalid API Key provided: ")
 
 
-def test_cli_takes_repeatable_live_keys_and_refuses_other_keys() -> None:
+def test_cli_takes_repeatable_live_keys_and_refuses_other_keys(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     parser = build_parser()
     args = parser.parse_args(["--live-key", LIVE, "--live-key", "rk_live_x"])
     assert args.live_key == [LIVE, "rk_live_x"]
     assert parser.parse_args([]).live_key == []
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         parser.parse_args(["--live-key", "sk_test_x"])
+    assert stopped.value.code == 2
+    assert "argument --live-key: a live key starts with sk_live_ or rk_live_" in \
+        capsys.readouterr().err

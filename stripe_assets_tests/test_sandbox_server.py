@@ -177,16 +177,23 @@ def test_cli_main_refuses_a_public_host(capsys: pytest.CaptureFixture[str]) -> N
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "says"),
     [
-        ["--fault-kinds", "500,teapot"],
-        ["--restricted-key", "rk_test_x=charges,teapots"],
-        ["--restricted-key", "sk_test_x=charges"],
+        (["--fault-kinds", "500,teapot"],
+         "argument --fault-kinds: unknown fault kinds ['teapot']; choose among ['429', '500',"),
+        (["--restricted-key", "rk_test_x=charges,teapots"],
+         "argument --restricted-key: use rk_test_...=list,list with lists among customers,"),
+        (["--restricted-key", "sk_test_x=charges"],
+         "argument --restricted-key: use rk_test_...=list,list"),
     ],
 )
-def test_cli_rejects_bad_flags(args: list[str]) -> None:
-    with pytest.raises(SystemExit):
+def test_cli_rejects_bad_flags_naming_the_flag_and_what_it_takes(
+    args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
         main(args)
+    assert stopped.value.code == 2  # argparse's usage error, before any server starts
+    assert says in capsys.readouterr().err
 
 
 def test_a_malformed_request_gets_a_json_400_and_the_connection_closes(
