@@ -34,6 +34,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                                  worker_group(item.nodeid) not in slow))  # stable
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: absent without it
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`--dist loadscope`, by `worker_group`. (xdist's `loadgroup` would do it with marks, but
     does not group at all under pytest 9.2: pytest-xdist issue #1386.)"""
