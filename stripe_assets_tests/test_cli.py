@@ -6,7 +6,7 @@ import multiprocessing
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,6 +17,9 @@ from stripe_assets.sandbox import SandboxConfig
 from stripe_assets_tests.lock_support import hold_write_lock
 from stripe_assets_tests.pipeline import env_without_project_settings, sandbox_days
 
+# A short account for loads whose point does not depend on the range: every day of it costs
+# Dagster events (the session's sandbox has a year).
+THREE_WEEKS = SandboxConfig(seed=43, customers=40, charges=300, days=21, end=date(2025, 6, 30))
 TABLES = ["stripe.customers", "stripe.charges", "stripe.payment_intents", "stripe.setup_intents",
           "stripe.refunds", "stripe.payouts", "stripe.payment_links", "stripe.payment_methods",
           "analytics.refund_rates", "analytics.payout_summary"]
@@ -52,7 +55,10 @@ def test_load_without_a_key_starts_the_sandbox_and_fills_all_ten_tables(tmp_path
         assert table.split(".")[1] in result.stdout  # one progress line per asset
 
 
-def test_load_with_a_key_reads_stripe_api_base_and_records_runs_in_dagster_home(sandbox, tmp_path):
+def test_load_with_a_key_reads_stripe_api_base_and_records_runs_in_dagster_home(
+    sandbox_factory, tmp_path
+):
+    sandbox = sandbox_factory(THREE_WEEKS)  # each day is Dagster events in DAGSTER_HOME
     first, last = sandbox_days(sandbox)
     db = tmp_path / "stripe.duckdb"
     home = tmp_path / "dagster_home"  # given relative and not there yet, as people type it
@@ -83,6 +89,7 @@ def test_load_with_a_key_reads_stripe_api_base_and_records_runs_in_dagster_home(
     # Rows are what the load wrote, not what the table holds.
     day = [c for c in sandbox.account.objects("charges")
            if datetime.fromtimestamp(c["created"], UTC).date() == last]
+    assert day
     again = run_cli(["load", "--start", str(last), "--end", str(last), "--select",
                      "stripe/charges"], env, tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr

@@ -11,7 +11,7 @@ import pytest
 from stripe_assets.database import open_database
 from stripe_assets.start_date_hint import oldest_day, start_date_hint
 from stripe_assets_tests.pipeline import sandbox_days
-from stripe_assets_tests.test_cli import run_cli
+from stripe_assets_tests.test_cli import THREE_WEEKS, run_cli
 
 KEY = "sk_test_51HintKey00000000000000000aaaa"
 
@@ -44,7 +44,10 @@ def test_a_hint_only_when_the_data_starts_more_than_a_month_after_the_first_part
 
 
 @pytest.mark.slow
-def test_a_full_load_names_the_start_date_to_set_and_a_selection_does_not(sandbox, tmp_path):
+def test_a_full_load_names_the_start_date_to_set_and_a_selection_does_not(
+    sandbox_factory, tmp_path
+):
+    sandbox = sandbox_factory(THREE_WEEKS)  # every day loaded is Dagster events
     first, last = sandbox_days(sandbox)
     db = tmp_path / "stripe.duckdb"
     env = {"STRIPE_API_KEY": KEY, "STRIPE_API_BASE": sandbox.url, "STRIPE_ASSETS_DB": str(db),
