@@ -28,8 +28,8 @@ setup(
             f"dagster-duckdb-pandas=={DAGSTER_LIBS}",
             "pytest>=8",
             "pytest-timeout>=2.3",
-            # `make test` runs the suite on two workers: half its time is spent waiting on
-            # subprocesses and servers, so one core sat idle (17.7 min -> see the Makefile).
+            # `make test` runs the suite on two workers: it spends half its time waiting on
+            # subprocesses and servers, and one of two cores sat idle (pytest 17.7 -> 11-12.5 min).
             "pytest-xdist>=3.6",
             "hypothesis>=6.100",
             "stripe>=12",
