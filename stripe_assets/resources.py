@@ -50,6 +50,8 @@ def with_warehouse(resources: dict[str, object]) -> dict[str, object]:
     manager writes (unless one is given)."""
     if "warehouse" in resources:
         return resources
+    # Here, not at the top: it imports every check (~1 s), which the CLI's key pre-flight
+    # (`stripe_client()`) and the sandbox commands never need.
     from stripe_assets.checks.warehouse import DuckDBReader
 
     database = resources["io_manager"].database  # type: ignore[attr-defined]

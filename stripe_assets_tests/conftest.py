@@ -17,12 +17,15 @@ SANDBOX_CONFIG = SandboxConfig(seed=42, customers=120, charges=800, end=date(202
 SANDBOX_KEY = "sk_test_sandbox"
 
 
+UI_GROUP = "test_ui_*"
+
+
 def worker_group(nodeid: str) -> str:
     """What one pytest-xdist worker runs whole (`make test` runs two): a test module, so that
     its module fixtures are built once; and all the `test_ui_*` modules together, which share
     the session's loaded `dagster dev` (80 s to build)."""
     path = nodeid.split("::", 1)[0]
-    return "test_ui_*" if path.rpartition("/")[2].startswith("test_ui_") else path
+    return UI_GROUP if path.rpartition("/")[2].startswith("test_ui_") else path
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -30,8 +33,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest groups first (the UI's, then those with `slow` tests): the workers take
     groups in this order, and neither should end the run alone with one of them."""
     slow = {worker_group(item.nodeid) for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: (worker_group(item.nodeid) != "test_ui_*",
-                                 worker_group(item.nodeid) not in slow))  # stable
+
+    def rank(item: pytest.Item) -> tuple[bool, bool]:
+        group = worker_group(item.nodeid)
+        return group != UI_GROUP, group not in slow
+
+    items.sort(key=rank)  # stable: a group's tests keep their order
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: absent without it

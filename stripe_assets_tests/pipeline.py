@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,12 +19,24 @@ from stripe_assets.load import AssetOutcome, load_assets
 from stripe_assets.stripe_client import StripeClient
 
 TEST_KEY = "sk_test_51PipelineKeyNeverLogged7Hq2"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def env_without_project_settings() -> dict[str, str]:
     """This process's environment minus the project's settings (STRIPE_*, DAGSTER_HOME), for a
     subprocess that must see only what its test gives it."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "DAGSTER_HOME"))}
+
+
+def start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """`python -m *args` with only `env`'s project settings, its output (and errors) piped."""
+    clean = env_without_project_settings()
+    return subprocess.Popen(
+        [sys.executable, "-m", *args], cwd=cwd, text=True,
+        env={**clean, **env,
+             "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [clean.get("PYTHONPATH")])])},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
 
 
 def resources_for(url: str, db: Path, key: str = TEST_KEY, **client: Any) -> dict[str, object]:

@@ -15,7 +15,7 @@ import pytest
 from stripe_assets.database import open_database
 from stripe_assets.sandbox import SandboxConfig
 from stripe_assets_tests.lock_support import hold_write_lock
-from stripe_assets_tests.pipeline import env_without_project_settings, sandbox_days
+from stripe_assets_tests.pipeline import env_without_project_settings, sandbox_days, start
 
 # A short account for loads whose point does not depend on the range: every day of it costs
 # Dagster events (the session's sandbox has a year).
@@ -151,11 +151,8 @@ def test_a_load_names_the_session_holding_the_file_and_waits_for_it(sandbox, tmp
     try:
         assert ready.wait(30)
         first, last = sandbox_days(sandbox)  # not 2020 on: Dagster's per-day events
-        load = subprocess.Popen(
-            [sys.executable, "-m", "stripe_assets.cli", "load", "--select", "customers",
-             "--start", str(first), "--end", str(last)],
-            env={**env_without_project_settings(), **env}, cwd=tmp_path, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        load = start(["stripe_assets.cli", "load", "--select", "customers", "--start",
+                      str(first), "--end", str(last)], env, tmp_path)
         assert load.stdout is not None
         for line in load.stdout:
             output.append(line)

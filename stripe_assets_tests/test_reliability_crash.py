@@ -8,11 +8,8 @@ other ids, same days), so a table half-way between the two cannot pass for eithe
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -21,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from stripe_assets.sandbox import SandboxConfig, SandboxServer
-from stripe_assets_tests.pipeline import env_without_project_settings, load_everything, sandbox_days
+from stripe_assets_tests.pipeline import load_everything, sandbox_days, start
 from stripe_assets_tests.reliability_support import Snapshot, copy_database, days_of, snapshot
 from stripe_assets_tests.test_cli import run_cli
 
@@ -30,7 +27,6 @@ AFTER = SandboxConfig(seed=22, customers=250, charges=2500, days=10, end=date(20
 FIRST, LAST = days_of(AFTER)
 LOAD = ["load", "--start", str(FIRST), "--end", str(LAST)]
 NOT_LOADED_AT = ("_loaded_at",)
-REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow
 
@@ -63,16 +59,6 @@ def env_for(server: SandboxServer, db: Path) -> dict[str, str]:
     return {"STRIPE_API_KEY": "sk_test_51CrashTestKey000000000aaaa", "STRIPE_API_BASE": server.url,
             "STRIPE_ASSETS_DB": str(db), "STRIPE_START_DATE": str(FIRST),
             "STRIPE_REQUESTS_PER_SECOND": "500"}
-
-
-def start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    clean = env_without_project_settings()
-    return subprocess.Popen(
-        [sys.executable, "-m", *args], cwd=cwd, text=True,
-        env={**clean, **env,
-             "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [clean.get("PYTHONPATH")])])},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
 
 
 def states(db: Path, before: Snapshot, after: Snapshot) -> dict[str, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from stripe_assets.sandbox import SandboxConfig, SandboxServer
-from stripe_assets_tests.test_reliability_crash import start
+from stripe_assets_tests.pipeline import start
 
 ACCOUNT = SandboxConfig(seed=41, customers=40, charges=3000, days=10, end=date(2025, 6, 30))
 LIMIT = 20  # requests per second: the sandbox's account-wide limit and each client's
