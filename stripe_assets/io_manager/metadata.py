@@ -16,10 +16,10 @@ from dagster import (
     OutputContext,
     TableColumn,
     TableSchema,
+    TimeWindow,
     TimeWindowPartitionsDefinition,
 )
 from dagster._core.definitions.metadata import TableMetadataSet
-from dagster._core.definitions.partitions.utils import TimeWindow
 
 from stripe_assets.columns import column_descriptions
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from dagster._core.definitions.partitions.utils import TimeWindow
+from dagster import TimeWindow
 from dagster._core.storage.db_io_manager import (
     TablePartitionDimension,
     TableSlice,
