@@ -9,7 +9,6 @@ that started it, which must not be the test session's. Prints one JSON line per 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import date
@@ -19,18 +18,18 @@ from typing import Any
 import dagster as dg
 
 MAX_CONCURRENT = 4  # steps at once: more than the machine's 2 cores, so writers meet
-REPO = Path(__file__).resolve().parents[1]
 
 
 def run_backfill(home: Path, *, api_base: str, db: Path, first: date, last: date, runs: int,
                  requests_per_second: float, key: str, cwd: Path) -> list[dict[str, Any]]:
     """Run `main` in a process of its own against `api_base`; returns one dict per run
     (run_id, success). Fails the test with the process's stderr if it did not run."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "DAGSTER_HOME"))}
-    env = {**clean, "STRIPE_API_KEY": key, "STRIPE_API_BASE": api_base,
-           "STRIPE_ASSETS_DB": str(db), "STRIPE_START_DATE": str(first),
-           "STRIPE_REQUESTS_PER_SECOND": str(requests_per_second),
-           "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [clean.get("PYTHONPATH")])])}
+    # Here, not at the top: every step process of the backfill imports this module.
+    from stripe_assets_tests.pipeline import subprocess_env
+
+    env = subprocess_env({"STRIPE_API_KEY": key, "STRIPE_API_BASE": api_base,
+                          "STRIPE_ASSETS_DB": str(db), "STRIPE_START_DATE": str(first),
+                          "STRIPE_REQUESTS_PER_SECOND": str(requests_per_second)})
     result = subprocess.run(
         [sys.executable, "-m", "stripe_assets_tests.backfill_support", str(home), str(runs),
          str(first), str(last)],

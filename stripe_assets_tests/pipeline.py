@@ -28,13 +28,18 @@ def env_without_project_settings() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "DAGSTER_HOME"))}
 
 
+def subprocess_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment for a `python -m` of this checkout's modules: only `env`'s project
+    settings, and the checkout first on PYTHONPATH."""
+    clean = env_without_project_settings()
+    path = os.pathsep.join([str(REPO), *filter(None, [clean.get("PYTHONPATH")])])
+    return {**clean, **env, "PYTHONPATH": path}
+
+
 def start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     """`python -m *args` with only `env`'s project settings, its output (and errors) piped."""
-    clean = env_without_project_settings()
     return subprocess.Popen(
-        [sys.executable, "-m", *args], cwd=cwd, text=True,
-        env={**clean, **env,
-             "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [clean.get("PYTHONPATH")])])},
+        [sys.executable, "-m", *args], cwd=cwd, text=True, env=subprocess_env(env),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
 

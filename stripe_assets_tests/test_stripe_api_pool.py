@@ -13,7 +13,8 @@ import pytest
 from stripe_assets.assets import all_assets
 from stripe_assets.endpoints import STRIPE_API_POOL
 from stripe_assets.sandbox import SandboxConfig
-from stripe_assets_tests.backfill_support import REPO, run_backfill
+from stripe_assets_tests.backfill_support import run_backfill
+from stripe_assets_tests.pipeline import REPO
 from stripe_assets_tests.reliability_support import days_of, most_at_once, step_windows
 
 ACCOUNT = SandboxConfig(seed=37, customers=30, charges=150, days=3, end=date(2025, 6, 30))
